@@ -1,0 +1,198 @@
+"""The Django admin, set up for inspecting trades: staff only, exchange fills read-only."""
+
+import csv
+
+from django.contrib import admin
+from django.http import HttpResponse
+
+from trading_app.models import (
+    Account,
+    BacktestRun,
+    ExchangeStatus,
+    Instrument,
+    Order,
+    Position,
+    RiskLimits,
+    Trade,
+    TradeAnalysis,
+    TradeSource,
+)
+
+TRADE_CSV_COLUMNS = [
+    "id",
+    "timestamp",
+    "ticker",
+    "side",
+    "price",
+    "quantity",
+    "account",
+    "order_id",
+    "source",
+    "execution_id",
+    "liquidity",
+]
+
+
+@admin.action(description="Export selected trades to CSV")
+def export_trades_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+    writer = csv.writer(response)
+    writer.writerow(TRADE_CSV_COLUMNS)
+    rows = queryset.select_related("account__user").order_by("timestamp", "id")
+    for t in rows.iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                t.id,
+                t.timestamp.isoformat(),
+                t.ticker,
+                t.side,
+                t.price,
+                t.quantity,
+                t.account.user.username,
+                t.order_id or "",
+                t.source,
+                t.execution_id or "",
+                t.liquidity,
+            ]
+        )
+    return response
+
+
+@admin.register(Trade)
+class TradeAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "timestamp",
+        "ticker",
+        "side",
+        "price",
+        "quantity",
+        "account",
+        "source",
+        "order_id",
+        "execution_id",
+    ]
+    list_filter = ["ticker", "side", "source", "timestamp"]
+    search_fields = ["ticker", "order__id", "order__client_order_id", "account__user__username"]
+    date_hierarchy = "timestamp"
+    list_select_related = ["account__user"]
+    raw_id_fields = ["order", "account"]
+    actions = [export_trades_csv]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.source == TradeSource.EXCHANGE:
+            return [f.name for f in Trade._meta.fields]
+        return ["source", "execution_id", "liquidity"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.source == TradeSource.EXCHANGE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class TradeInline(admin.TabularInline):
+    model = Trade
+    fields = ["timestamp", "side", "price", "quantity", "execution_id", "liquidity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "account",
+        "instrument",
+        "side",
+        "type",
+        "time_in_force",
+        "qty",
+        "limit_price",
+        "status",
+        "filled_qty",
+        "filled_avg_price",
+        "seq",
+    ]
+    list_filter = ["status", "side", "type", "time_in_force", "instrument", "origin", "created_at"]
+    search_fields = ["id", "client_order_id", "account__user__username", "instrument__symbol"]
+    date_hierarchy = "created_at"
+    list_select_related = ["account__user", "instrument"]
+    inlines = [TradeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Order state belongs to the matching worker; the admin only looks.
+        return [f.name for f in Order._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ["account", "instrument", "qty", "avg_cost", "realized_pnl", "updated_at"]
+    list_filter = ["instrument"]
+    search_fields = ["account__user__username", "instrument__symbol"]
+    readonly_fields = ["account", "instrument", "qty", "avg_cost", "realized_pnl", "updated_at"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["user", "cash", "halted", "halted_reason", "created_at"]
+    list_filter = ["halted"]
+    search_fields = ["user__username"]
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "symbol",
+        "name",
+        "tick_size",
+        "lot_size",
+        "active",
+        "reference_price",
+        "last_price",
+        "max_position",
+        "margin_requirement",
+    ]
+    list_filter = ["active"]
+    search_fields = ["symbol", "name"]
+
+
+@admin.register(TradeAnalysis)
+class TradeAnalysisAdmin(admin.ModelAdmin):
+    list_display = ["date", "bucket", "status_code", "message", "invoked_via", "updated_at"]
+    date_hierarchy = "date"
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "strategy", "symbol", "status", "created_at", "finished_at"]
+    list_filter = ["strategy", "status"]
+    search_fields = ["strategy", "symbol"]
+
+
+@admin.register(RiskLimits)
+class RiskLimitsAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "max_order_qty",
+        "max_order_notional",
+        "max_position_qty",
+        "max_gross_exposure",
+        "price_collar_pct",
+        "max_orders_per_second",
+        "max_daily_loss",
+    ]
+    search_fields = ["account__user__username"]
+
+
+@admin.register(ExchangeStatus)
+class ExchangeStatusAdmin(admin.ModelAdmin):
+    list_display = ["id", "halted", "reason", "updated_at"]

@@ -1,0 +1,187 @@
+"""Serializers: shapes of the JSON the API speaks (Alpaca's for orders and positions, 003's for trades)."""
+
+from rest_framework import serializers
+
+from trading_app.api.fields import PriceField, PriceOutField, QuantityField
+from trading_app.models import Account, Instrument, Order, OrderType, Side, TimeInForce, Trade
+from trading_app.selectors.portfolio import PositionValue
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    reference_price = PriceOutField(allow_null=True)
+    last_price = PriceOutField(allow_null=True)
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "symbol",
+            "name",
+            "exchange",
+            "tick_size",
+            "lot_size",
+            "active",
+            "max_position",
+            "margin_requirement",
+            "reference_price",
+            "last_price",
+            "last_trade_at",
+        ]
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """Documents the order ticket; validation itself is services.order_validation (shared with WS)."""
+
+    symbol = serializers.CharField(help_text="e.g. AAPL")
+    side = serializers.ChoiceField(choices=Side.choices)
+    type = serializers.ChoiceField(choices=OrderType.choices)
+    qty = serializers.IntegerField(min_value=1)
+    time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default="day")
+    limit_price = serializers.DecimalField(
+        max_digits=20, decimal_places=6, required=False, allow_null=True
+    )
+    stop_price = serializers.DecimalField(
+        max_digits=20, decimal_places=6, required=False, allow_null=True
+    )
+    client_order_id = serializers.CharField(max_length=64, required=False)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    submitted_at = serializers.DateTimeField(source="created_at", read_only=True)
+    sequence = serializers.IntegerField(source="seq", read_only=True, allow_null=True)
+    limit_price = PriceOutField(allow_null=True)
+    stop_price = PriceOutField(allow_null=True)
+    filled_avg_price = PriceOutField(allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "client_order_id",
+            "symbol",
+            "side",
+            "type",
+            "time_in_force",
+            "qty",
+            "limit_price",
+            "stop_price",
+            "status",
+            "filled_qty",
+            "filled_avg_price",
+            "reject_reason",
+            "cancel_requested",
+            "sequence",
+            "origin",
+            "created_at",
+            "submitted_at",
+            "updated_at",
+            "filled_at",
+            "canceled_at",
+            "expired_at",
+        ]
+        read_only_fields = fields
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    """003's trade: {"ticker", "price", "quantity", "side"}; exchange fields are read-only."""
+
+    ticker = serializers.SlugRelatedField(
+        slug_field="symbol", queryset=Instrument.objects.all(), source="instrument"
+    )
+    price = PriceField()
+    quantity = QuantityField()
+    timestamp = serializers.DateTimeField(required=False)
+    order_id = serializers.UUIDField(source="order.id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Trade
+        fields = [
+            "id",
+            "ticker",
+            "side",
+            "price",
+            "quantity",
+            "timestamp",
+            "order_id",
+            "source",
+            "execution_id",
+            "liquidity",
+        ]
+        read_only_fields = ["id", "order_id", "source", "execution_id", "liquidity"]
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("ticker"), str):
+            data = {**data, "ticker": data["ticker"].strip().upper()}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        instrument = attrs.get("instrument") or getattr(self.instance, "instrument", None)
+        price = attrs.get("price")
+        if instrument is not None and price is not None and price % instrument.tick_size:
+            raise serializers.ValidationError(
+                {
+                    "price": [
+                        f"must be a multiple of the tick size {instrument.tick_size.normalize()}"
+                    ]
+                }
+            )
+        quantity = attrs.get("quantity")
+        if instrument is not None and quantity is not None and quantity % instrument.lot_size:
+            raise serializers.ValidationError(
+                {"quantity": [f"must be a multiple of the lot size {instrument.lot_size}"]}
+            )
+        return attrs
+
+
+class PositionSerializer(serializers.Serializer):
+    """Alpaca's position shape, valued at the instrument's latest price."""
+
+    symbol = serializers.CharField(source="position.instrument.symbol")
+    qty = serializers.IntegerField(source="position.qty")
+    side = serializers.SerializerMethodField()
+    avg_entry_price = PriceOutField(source="position.avg_cost")
+    current_price = PriceOutField(allow_null=True)
+    market_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    cost_basis = serializers.DecimalField(max_digits=20, decimal_places=2)
+    unrealized_pl = serializers.DecimalField(max_digits=20, decimal_places=2)
+    unrealized_plpc = serializers.DecimalField(max_digits=12, decimal_places=6)
+    realized_pl = serializers.DecimalField(
+        source="position.realized_pnl", max_digits=20, decimal_places=4
+    )
+
+    def get_side(self, obj: PositionValue) -> str:
+        qty = obj.position.qty
+        return "long" if qty > 0 else "short" if qty < 0 else "flat"
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    currency = serializers.CharField()
+    cash = serializers.DecimalField(max_digits=20, decimal_places=2)
+    equity = serializers.DecimalField(max_digits=20, decimal_places=2)
+    positions_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    long_market_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    short_market_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    unrealized_pl = serializers.DecimalField(max_digits=20, decimal_places=2)
+    halted = serializers.BooleanField()
+    halted_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MarketDataRequestSerializer(serializers.Serializer):
+    symbols = serializers.ListField(
+        child=serializers.CharField(max_length=16), min_length=1, max_length=100
+    )
+
+
+def account_payload(account: Account, summary: dict) -> dict:
+    return {
+        "id": account.id,
+        "username": account.user.get_username(),
+        "currency": "USD",
+        "halted": account.halted,
+        "halted_reason": account.halted_reason,
+        "created_at": account.created_at,
+        **summary,
+    }

@@ -1,0 +1,34 @@
+from trading_app.models.accounts import Account, Position
+from trading_app.models.enums import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradeSource,
+)
+from trading_app.models.instruments import Instrument
+from trading_app.models.orders import Order, Trade
+from trading_app.models.platform import BacktestRun, ExchangeStatus, RiskLimits, TradeAnalysis
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "Account",
+    "BacktestRun",
+    "ExchangeStatus",
+    "Instrument",
+    "Liquidity",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "RiskLimits",
+    "Side",
+    "TimeInForce",
+    "Trade",
+    "TradeAnalysis",
+    "TradeSource",
+]

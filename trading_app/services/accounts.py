@@ -1,0 +1,42 @@
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from trading_app.models import Account
+
+
+@transaction.atomic
+def create_account(
+    username: str,
+    password: str,
+    cash: Decimal = Decimal("0"),
+    *,
+    staff: bool = False,
+    superuser: bool = False,
+    reset: bool = False,
+) -> tuple[Account, str]:
+    """Create (or with reset=True, update) a user with its trading account; return its token."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is not None and not reset:
+        raise ValueError(f"user {username!r} already exists")
+    if user is None:
+        user = User(username=username)
+    user.is_staff = staff or superuser
+    user.is_superuser = superuser
+    user.set_password(password)
+    user.save()
+    account, created = Account.objects.get_or_create(user=user, defaults={"cash": cash})
+    if not created and reset:
+        account.cash = cash
+        account.save(update_fields=["cash"])
+    token, _ = Token.objects.get_or_create(user=user)
+    return account, token.key
+
+
+def account_for_user(user) -> Account:
+    """The user's account, created empty on first use (e.g. a superuser made by createsuperuser)."""
+    account, _ = Account.objects.get_or_create(user=user)
+    return account

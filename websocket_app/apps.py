@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WebsocketAppConfig(AppConfig):
+    name = "websocket_app"
+    verbose_name = "Real time"

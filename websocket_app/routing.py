@@ -1,0 +1,3 @@
+"""WebSocket routes; the real-time issue adds the consumers."""
+
+websocket_urlpatterns: list = []
