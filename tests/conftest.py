@@ -1,0 +1,61 @@
+"""Fixtures shared by the whole suite: demo instruments, accounts with tokens, API clients."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from trading_app.selectors.instruments import invalidate_instrument_cache
+
+
+@pytest.fixture
+def instruments(db):
+    from trading_app.services.instruments import load_demo_instruments
+
+    load_demo_instruments()
+    invalidate_instrument_cache()
+    from trading_app.models import Instrument
+
+    return {i.symbol: i for i in Instrument.objects.all()}
+
+
+@pytest.fixture
+def make_account(db):
+    from trading_app.services.accounts import create_account
+
+    def make(username: str, cash: str = "1000000", **kwargs):
+        account, token = create_account(username, "pw-" + username, Decimal(cash), **kwargs)
+        return account, token
+
+    return make
+
+
+@pytest.fixture
+def make_client():
+    def make(token: str | None = None) -> APIClient:
+        client = APIClient()
+        if token:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def alice(make_account, instruments):
+    return make_account("alice")
+
+
+@pytest.fixture
+def bob(make_account, instruments):
+    return make_account("bob")
+
+
+@pytest.fixture
+def alice_client(alice, make_client):
+    return make_client(alice[1])
+
+
+@pytest.fixture
+def bob_client(bob, make_client):
+    return make_client(bob[1])
