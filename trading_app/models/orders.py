@@ -42,6 +42,10 @@ class Order(models.Model):
     cancel_requested = models.BooleanField(default=False)
     origin = models.CharField(max_length=16, default="rest")
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    # Time priority in the book: the seq of arrival, renewed when a replace loses priority or a
+    # stop triggers. Recovery restores resting orders in this order.
+    priority = models.BigIntegerField(null=True, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     filled_at = models.DateTimeField(null=True, blank=True)
@@ -60,6 +64,7 @@ class Order(models.Model):
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["instrument", "status"]),
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "priority"]),
         ]
 
     def __str__(self) -> str:
