@@ -1,0 +1,150 @@
+"""Performance statistics of an equity curve and a trade list.
+
+Definitions (also in docs/strategies.md). ``E_t`` is equity at bar t's close, ``E_-1`` the
+starting cash, ``r_t = E_t / E_(t-1) - 1`` the per-bar returns, ``P`` the bars per year.
+
+* total_return_pct: ``(E_last / cash - 1) * 100``
+* cagr_pct: ``((E_last / cash) ** (1 / years) - 1) * 100`` with ``years = bars / P``
+* volatility_pct: ``std(r, ddof=1) * sqrt(P) * 100``
+* sharpe: ``mean(r - rf/P) / std(r, ddof=1) * sqrt(P)`` (rf = 0 by default)
+* sortino: ``mean(r - rf/P) / sqrt(mean(min(r - rf/P, 0) ** 2)) * sqrt(P)``
+* max_drawdown_pct: ``min(E / cummax(E) - 1) * 100`` (<= 0: -25 means a 25% fall)
+* max_drawdown_duration_bars / _days: longest time from a peak to the first bar back at or
+  above it (or to the end if never recovered)
+* win_rate_pct, profit_factor (gross profit / gross loss), num_trades: closed trades only
+* exposure_pct: share of bars closing with a non-zero position
+* buy_hold_return_pct: ``(close_last / close_first - 1) * 100``
+
+Undefined values (no trades, zero volatility, no losing trade for profit factor) are ``None``
+so results stay valid JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .ledger import Trade
+
+DAY_NS = 86_400 * 10**9
+MINUTES_PER_SESSION = 390  # US equities regular session, 09:30-16:00
+TRADING_DAYS = 252
+
+
+def infer_periods_per_year(ts: np.ndarray) -> float:
+    """Bars per year from the median bar spacing.
+
+    Daily (or business-daily) bars give 252; weekly 52; monthly 12; intraday bars of m minutes
+    give 252 * 390 / m (a 6.5-hour session). Pass ``periods_per_year`` explicitly for markets
+    that trade around the clock.
+    """
+    if len(ts) < 2:
+        return float(TRADING_DAYS)
+    step = float(np.median(np.diff(ts.astype(np.int64))))
+    if step <= 0:
+        return float(TRADING_DAYS)
+    days = step / DAY_NS
+    if days >= 20:
+        return 12.0
+    if days >= 5:
+        return 52.0
+    if days >= 0.75:
+        return float(TRADING_DAYS)
+    minutes = step / (60 * 10**9)
+    return TRADING_DAYS * MINUTES_PER_SESSION / minutes
+
+
+def _finite_or_none(x: float, digits: int = 4) -> float | None:
+    return round(float(x), digits) if math.isfinite(x) else None
+
+
+def drawdown(equity: np.ndarray) -> np.ndarray:
+    """Fractional drawdown from the running peak at each bar (<= 0)."""
+    peak = np.maximum.accumulate(equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peak > 0, equity / peak - 1.0, 0.0)
+    return dd
+
+
+def _max_underwater(underwater: np.ndarray, ts: np.ndarray) -> tuple[int, float]:
+    """Longest run of underwater bars, in bars and calendar days (peak to recovery)."""
+    if not underwater.any():
+        return 0, 0.0
+    x = np.concatenate(([False], underwater, [False])).astype(np.int8)
+    d = np.diff(x)
+    starts = np.flatnonzero(d == 1)  # first underwater bar
+    ends = np.flatnonzero(d == -1)  # first bar back at the peak (may be len: never)
+    lengths = ends - starts
+    k = int(np.argmax(lengths))
+    bars = int(lengths[k])
+    peak_bar = max(starts[k] - 1, 0)
+    end_bar = min(ends[k], len(ts) - 1)
+    days = float(ts[end_bar] - ts[peak_bar]) / DAY_NS
+    return bars, days
+
+
+def compute_metrics(
+    equity: np.ndarray,
+    position: np.ndarray,
+    close: np.ndarray,
+    ts: np.ndarray,
+    trades: Sequence[Trade],
+    initial_cash: float,
+    periods_per_year: float,
+    risk_free_rate: float = 0.0,
+) -> dict[str, Any]:
+    """All headline metrics as a JSON-ready dict (percent values are in percent)."""
+    n = len(equity)
+    metrics: dict[str, Any] = {}
+    if n == 0:
+        raise ValueError("cannot compute metrics of an empty run")
+    final = float(equity[-1])
+    growth = final / initial_cash
+    metrics["total_return_pct"] = round((growth - 1.0) * 100.0, 4)
+    years = n / periods_per_year
+    if growth > 0 and years > 0:
+        metrics["cagr_pct"] = _finite_or_none((growth ** (1.0 / years) - 1.0) * 100.0)
+    else:
+        metrics["cagr_pct"] = -100.0 if growth <= 0 else None
+
+    prev = np.concatenate(([initial_cash], equity[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rets = np.where(prev != 0, equity / prev - 1.0, 0.0)
+    excess = rets - risk_free_rate / periods_per_year
+    root = math.sqrt(periods_per_year)
+    std = float(np.std(rets, ddof=1)) if n > 1 else float("nan")
+    metrics["volatility_pct"] = _finite_or_none(std * root * 100.0)
+    mean_excess = float(np.mean(excess))
+    metrics["sharpe"] = _finite_or_none(mean_excess / std * root) if std > 0 else None
+    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    metrics["sortino"] = _finite_or_none(mean_excess / downside * root) if downside > 0 else None
+
+    dd = drawdown(equity)
+    metrics["max_drawdown_pct"] = round(float(dd.min()) * 100.0, 4)
+    bars, days = _max_underwater(dd < 0, ts)
+    metrics["max_drawdown_duration_bars"] = bars
+    metrics["max_drawdown_duration_days"] = round(days, 2)
+
+    pnl = np.array([t.pnl for t in trades], dtype=np.float64)
+    metrics["num_trades"] = len(trades)
+    if len(trades):
+        wins = pnl[pnl > 0]
+        losses = pnl[pnl < 0]
+        metrics["win_rate_pct"] = round(len(wins) / len(trades) * 100.0, 4)
+        gross_loss = -float(losses.sum())
+        metrics["profit_factor"] = (
+            round(float(wins.sum()) / gross_loss, 4) if gross_loss > 0 else None
+        )
+        metrics["avg_trade_pnl"] = round(float(pnl.mean()), 2)
+    else:
+        metrics["win_rate_pct"] = None
+        metrics["profit_factor"] = None
+        metrics["avg_trade_pnl"] = None
+    metrics["exposure_pct"] = round(float(np.count_nonzero(position)) / n * 100.0, 4)
+    metrics["buy_hold_return_pct"] = round((float(close[-1]) / float(close[0]) - 1.0) * 100.0, 4)
+    metrics["final_equity"] = round(final, 2)
+    metrics["periods_per_year"] = round(float(periods_per_year), 4)
+    return metrics
