@@ -64,7 +64,9 @@ def load_csv(source: str | os.PathLike[str] | io.TextIOBase) -> pd.DataFrame:
     return validate_bars(out, label=label, line_offset=2)
 
 
-def validate_bars(df: pd.DataFrame, label: str = "bars", line_offset: int | None = None) -> pd.DataFrame:
+def validate_bars(
+    df: pd.DataFrame, label: str = "bars", line_offset: int | None = None
+) -> pd.DataFrame:
     """Check an OHLCV DataFrame; returns it with float columns, or raises DataError.
 
     Requires a DatetimeIndex, strictly increasing; positive finite prices; non-negative

@@ -33,9 +33,13 @@ def register(cls: S) -> S:
     if not cls.name:
         raise ValueError(f"{cls.__name__} needs a non-empty 'name' class attribute")
     existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
-        if (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"strategy name {cls.name!r} is already registered by {existing}")
+    # Re-registering the same class (a module reloaded in tests or autoreload) is fine.
+    same = existing is not None and (existing.__module__, existing.__qualname__) == (
+        cls.__module__,
+        cls.__qualname__,
+    )
+    if existing is not None and not same:
+        raise ValueError(f"strategy name {cls.name!r} is already registered by {existing}")
     _REGISTRY[cls.name] = cls
     return cls
 

@@ -120,9 +120,11 @@ def render_html(result: BacktestResult) -> str:
         more = f"<p>Showing the first {MAX_HTML_TRADES} of {len(result.trades)} trades.</p>"
     open_pos = ""
     if result.open_position:
-        open_pos = "<p>Open at the end (not counted as a trade): " + esc(
-            ", ".join(f"{k}={v}" for k, v in result.open_position.items())
-        ) + "</p>"
+        open_pos = (
+            "<p>Open at the end (not counted as a trade): "
+            + esc(", ".join(f"{k}={v}" for k, v in result.open_position.items()))
+            + "</p>"
+        )
     start = result.index[0] if len(result.index) else ""
     end = result.index[-1] if len(result.index) else ""
     return f"""<!DOCTYPE html>

@@ -75,8 +75,10 @@ def run_backtest(
         strategy = registry.create(strategy_name, dict(params or {}))
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if isinstance(cash, bool) or not isinstance(cash, int | float) or not (
-        math.isfinite(cash) and cash > 0
+    if (
+        isinstance(cash, bool)
+        or not isinstance(cash, int | float)
+        or not (math.isfinite(cash) and cash > 0)
     ):
         raise ValueError(f"cash must be a positive number, got {cash!r}")
     commission_model = commission_from_spec(commission)

@@ -142,7 +142,9 @@ class Strategy:
         return self._require_broker().open_orders()
 
     # ----- orders ----------------------------------------------------------------------
-    def buy(self, qty: int | None = None, limit: float | None = None, tag: str = "") -> Order | None:
+    def buy(
+        self, qty: int | None = None, limit: float | None = None, tag: str = ""
+    ) -> Order | None:
         """Buy ``qty`` shares (default: the sizer's quantity) at market or at ``limit``."""
         if qty is None:
             qty = self.size()

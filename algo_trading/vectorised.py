@@ -75,4 +75,6 @@ def run_vectorised(
             fill(pending_bar + 1, pending_qty)
         else:
             open_orders = 1
-    return RawRun(ledger=ledger, orders_submitted=orders, open_orders=open_orders, engine="vectorised")
+    return RawRun(
+        ledger=ledger, orders_submitted=orders, open_orders=open_orders, engine="vectorised"
+    )

@@ -33,8 +33,7 @@ class MeanReversion(Strategy):
     def validate(self) -> None:
         if self.exit_z >= self.entry_z:
             raise ParameterError(
-                f"exit_z must be less than entry_z, got exit_z={self.exit_z} "
-                f"entry_z={self.entry_z}"
+                f"exit_z must be less than entry_z, got exit_z={self.exit_z} entry_z={self.entry_z}"
             )
 
     @property
@@ -69,11 +68,12 @@ class MeanReversion(Strategy):
             return
         entry = self._entry if self._entry is not None else c
         move = (c - entry) / entry if pos > 0 else (entry - c) / entry
+        if self.open_orders:
+            return
         if (
             (pos > 0 and z >= -self.exit_z)
             or (pos < 0 and z <= self.exit_z)
             or (self.stop_loss > 0 and move <= -self.stop_loss)
             or (self.take_profit > 0 and move >= self.take_profit)
         ):
-            if not self.open_orders:
-                self.close()
+            self.close()
