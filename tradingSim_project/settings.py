@@ -218,3 +218,6 @@ LAMBDA_FUNCTION_NAME = os.environ.get("LAMBDA_FUNCTION_NAME", "")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = build_logging(LOG_LEVEL, LOG_FORMAT)
+
+# Day orders expire at the session end (UTC "HH:MM"; empty: only on `manage.py end_session`).
+SESSION_END_UTC = os.environ.get("SESSION_END_UTC", "21:00")

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from trading_app.money import format_price
 from trading_app.services.order_validation import parse_price, parse_quantity
 
 
@@ -31,15 +32,6 @@ class QuantityField(serializers.Field):
 
     def to_representation(self, value) -> int:
         return value
-
-
-def format_price(value: Decimal | None) -> str | None:
-    """189.500000 -> "189.50": at least two places, no trailing zeros beyond them."""
-    if value is None:
-        return None
-    text = format(Decimal(value).normalize(), "f")
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
 
 
 class PriceOutField(serializers.DecimalField):

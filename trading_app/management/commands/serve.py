@@ -1,0 +1,88 @@
+"""`make run`: Daphne serving HTTP and WebSockets, with the platform's services in-process."""
+
+import asyncio
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+log = logging.getLogger("tradingsim.serve")
+
+
+class Command(BaseCommand):
+    help = "Serve the platform with Daphne and run the matching worker and feeds beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--no-worker", action="store_true", help="run_matching runs elsewhere")
+
+    def handle(self, *args, **opts):
+        from channels.routing import get_default_application
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+        from twisted.internet import defer, reactor
+
+        from trading_app.background import background_services
+
+        services = [
+            (name, path)
+            for name, path in background_services()
+            if not (opts["no_worker"] and name == "matching worker")
+        ]
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task] = []
+
+        def start_services():
+            for name, path in services:
+                task = asyncio.ensure_future(import_string(path)(stop))
+                task.add_done_callback(lambda t, n=name: _report_end(n, t))
+                tasks.append(task)
+            self._banner(opts["host"], opts["port"], [n for n, _ in services])
+
+        def drain():
+            stop.set()
+            if not tasks:
+                return None
+            return defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.wait(tasks, timeout=10)))
+
+        reactor.callWhenRunning(start_services)
+        reactor.addSystemEventTrigger("before", "shutdown", drain)
+        Server(
+            application=get_default_application(),
+            endpoints=build_endpoint_description_strings(host=opts["host"], port=opts["port"]),
+            signal_handlers=True,
+            action_logger=None,
+            http_timeout=None,
+            websocket_timeout=86400,
+            websocket_connect_timeout=20,
+            application_close_timeout=10,
+            verbosity=0,
+        ).run()
+
+    def _banner(self, host: str, port: int, services: list[str]) -> None:
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.filter(user__username="demo").values_list("key", flat=True).first()
+        base = f"http://{host}:{port}"
+        lines = [
+            "",
+            "tradingSim is running (Ctrl-C stops everything)",
+            f"  API docs      {base}/api/docs/",
+            f"  Admin         {base}/admin/   (admin / admin)",
+            f"  Monitor       {base}/web/monitor/   (demo / demo)",
+            f"  Health        {base}/healthz",
+            f"  Demo token    {token or '(run manage.py bootstrap_demo)'}",
+            f"  Services      {', '.join(services) or 'none'}",
+            f"  Try           curl -H 'Authorization: Token {token}' {base}/api/account/",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+
+
+def _report_end(name: str, task: asyncio.Task) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.error("%s stopped with an error", name, exc_info=task.exception())

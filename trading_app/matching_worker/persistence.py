@@ -1,0 +1,157 @@
+"""Write one batch in one transaction: orders, both trade rows per fill, positions, cash, prices.
+
+Positions are read under a row lock inside the transaction and updated from the fills, so a
+manual trade committed through the API at the same moment is never overwritten. Cash moves as a
+delta (`cash = cash + x`) for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from trading_app.matching_worker.batch import BatchResult
+from trading_app.matching_worker.state import LiveOrder
+from trading_app.models import Account, Instrument, Order, Position, Trade, TradeSource
+from trading_app.services.position_math import apply_fill, cash_delta
+
+ORDER_UPDATE_FIELDS = [
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "reject_reason",
+    "seq",
+    "priority",
+    "qty",
+    "limit_price",
+    "updated_at",
+    "filled_at",
+    "canceled_at",
+    "expired_at",
+    "triggered_at",
+]
+
+
+def order_row(o: LiveOrder) -> Order:
+    return Order(
+        id=o.id,
+        account_id=o.account_id,
+        instrument_id=o.instrument_id,
+        client_order_id=o.client_order_id,
+        side=o.side,
+        type=o.type,
+        time_in_force=o.time_in_force,
+        qty=o.qty,
+        limit_price=o.limit_price,
+        stop_price=o.stop_price,
+        status=o.status,
+        filled_qty=o.filled_qty,
+        filled_avg_price=o.filled_avg_price,
+        reject_reason=o.reject_reason,
+        origin=o.origin,
+        seq=o.seq,
+        priority=o.priority,
+        created_at=o.created_at,
+        updated_at=o.updated_at or o.created_at,
+        filled_at=o.filled_at,
+        canceled_at=o.canceled_at,
+        expired_at=o.expired_at,
+        triggered_at=o.triggered_at,
+    )
+
+
+def trade_rows(result: BatchResult) -> list[Trade]:
+    rows: list[Trade] = []
+    for f in result.fills:
+        maker_side = "sell" if f.taker_side == "buy" else "buy"
+        for order, side, liquidity in (
+            (f.taker, f.taker_side, "taker"),
+            (f.maker, maker_side, "maker"),
+        ):
+            rows.append(
+                Trade(
+                    account_id=order.account_id,
+                    instrument_id=f.instrument_id,
+                    ticker=f.symbol,
+                    side=side,
+                    price=f.price,
+                    quantity=f.qty,
+                    timestamp=f.timestamp,
+                    order_id=order.id,
+                    source=TradeSource.EXCHANGE,
+                    execution_id=f.execution_id,
+                    liquidity=liquidity,
+                )
+            )
+    return rows
+
+
+def _fills_by_position(result: BatchResult):
+    """(account, instrument) -> [(signed qty, price)] in execution order, and cash per account."""
+    per_position: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
+    cash: dict[int, Decimal] = defaultdict(Decimal)
+    for f in result.fills:
+        maker_side = "sell" if f.taker_side == "buy" else "buy"
+        for order, side in ((f.taker, f.taker_side), (f.maker, maker_side)):
+            signed = f.qty if side == "buy" else -f.qty
+            per_position[(order.account_id, f.instrument_id)].append((signed, f.price))
+            cash[order.account_id] += cash_delta(side, f.qty, f.price)
+    return per_position, cash
+
+
+def _apply_positions(per_position) -> dict[tuple[int, int], int]:
+    if not per_position:
+        return {}
+    accounts = {a for a, _ in per_position}
+    instruments = {i for _, i in per_position}
+    existing = {
+        (p.account_id, p.instrument_id): p
+        for p in Position.objects.select_for_update().filter(
+            account_id__in=accounts, instrument_id__in=instruments
+        )
+    }
+    to_create, to_update = [], []
+    quantities: dict[tuple[int, int], int] = {}
+    for key, fills in per_position.items():
+        position = existing.get(key)
+        if position is None:
+            position = Position(account_id=key[0], instrument_id=key[1])
+            to_create.append(position)
+        else:
+            to_update.append(position)
+        qty, avg, realized = position.qty, position.avg_cost, position.realized_pnl
+        for signed, price in fills:
+            qty, avg, realized = apply_fill(qty, avg, realized, signed, price)
+        position.qty, position.avg_cost, position.realized_pnl = qty, avg, realized
+        quantities[key] = qty
+    if to_create:
+        Position.objects.bulk_create(to_create)
+    if to_update:
+        Position.objects.bulk_update(to_update, ["qty", "avg_cost", "realized_pnl", "updated_at"])
+    return quantities
+
+
+def persist(result: BatchResult) -> dict[tuple[int, int], int]:
+    """Write the batch atomically; return the position quantities after it (for reports)."""
+    inserts = [order_row(o) for o in result.touched.values() if o.is_new_row]
+    updates = [order_row(o) for o in result.touched.values() if not o.is_new_row]
+    per_position, cash = _fills_by_position(result)
+    with transaction.atomic():
+        if inserts:
+            Order.objects.bulk_create(inserts, batch_size=1000)
+        if updates:
+            Order.objects.bulk_update(updates, ORDER_UPDATE_FIELDS, batch_size=500)
+        if result.fills:
+            Trade.objects.bulk_create(trade_rows(result), batch_size=1000)
+        positions = _apply_positions(per_position)
+        for account_id, delta in cash.items():
+            Account.objects.filter(pk=account_id).update(cash=F("cash") + delta)
+        for symbol, (price, ts) in result.last_prices.items():
+            Instrument.objects.filter(symbol=symbol).update(last_price=price, last_trade_at=ts)
+    for o in result.touched.values():
+        o.is_new_row = False
+        o.changed_fields.clear()
+    return positions

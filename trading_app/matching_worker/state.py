@@ -1,0 +1,75 @@
+"""The worker's view of each live order: what the engine does not keep (money, ids, timestamps)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from trading_app.money import format_price
+
+ZERO = Decimal("0")
+
+
+@dataclass(slots=True, eq=False)
+class LiveOrder:
+    id: uuid.UUID
+    account_id: int
+    instrument_id: int
+    symbol: str
+    client_order_id: str
+    side: str
+    type: str
+    time_in_force: str
+    qty: int
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    created_at: datetime
+    origin: str = "rest"
+    status: str = "accepted"
+    seq: int | None = None
+    priority: int | None = None
+    filled_qty: int = 0
+    filled_notional: Decimal = ZERO
+    reject_reason: str = ""
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+    expired_at: datetime | None = None
+    triggered_at: datetime | None = None
+    updated_at: datetime | None = None
+    is_new_row: bool = False  # arrived over the channel layer: INSERT, not UPDATE
+    cancel_requested: bool = False
+    changed_fields: set[str] = field(default_factory=set)
+
+    @property
+    def filled_avg_price(self) -> Decimal | None:
+        if not self.filled_qty:
+            return None
+        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.000001"))
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("accepted", "new", "partially_filled")
+
+    def as_report(self) -> dict:
+        """The order as execution reports carry it (the REST API's order shape)."""
+        avg = self.filled_avg_price
+        return {
+            "id": str(self.id),
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "time_in_force": self.time_in_force,
+            "qty": self.qty,
+            "limit_price": format_price(self.limit_price),
+            "stop_price": format_price(self.stop_price),
+            "status": self.status,
+            "filled_qty": self.filled_qty,
+            "filled_avg_price": format_price(avg),
+            "reject_reason": self.reject_reason,
+            "sequence": self.seq,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
