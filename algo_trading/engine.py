@@ -12,6 +12,7 @@ call unless orders are pending. The equity curve is rebuilt afterwards from the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
@@ -75,7 +76,7 @@ class BacktestBroker(Broker):
         self._pending: list[Order] = []
         self._next_id = 1
         self._fill_bar: int | None = None  # set while fills of a bar are being reported
-        self._strategy: Strategy | None = None
+        self._on_fill: Callable[[Fill], None] | None = None  # None: strategy ignores fills
         self.orders_submitted = 0
         self.orders_canceled = 0
 
@@ -97,7 +98,7 @@ class BacktestBroker(Broker):
         return True
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self._pending if o.status == OrderStatus.OPEN]
+        return list(self._pending)  # only open orders are ever in _pending
 
     def position(self) -> int:
         return self.ledger.position
@@ -124,7 +125,7 @@ class BacktestBroker(Broker):
         """Fill what can fill on bar ``i``; orders placed from on_fill wait for bar i+1."""
         batch = list(self._pending)
         self._fill_bar = i
-        strategy = self._strategy
+        on_fill = self._on_fill
         ledger = self.ledger
         try:
             for order in batch:
@@ -143,8 +144,8 @@ class BacktestBroker(Broker):
                 order.filled_ts = bar.ts
                 order.fill_price = price
                 self._pending.remove(order)
-                if strategy is not None:
-                    strategy.on_fill(Fill(order, bar.ts, order.side, qty, price, commission))
+                if on_fill is not None:
+                    on_fill(Fill(order, bar.ts, order.side, qty, price, commission))
         finally:
             self._fill_bar = None
 
@@ -172,7 +173,8 @@ def run_event_driven(
     size = max(int(strategy.history_size), sizer.window, 1)
     history = ArrayHistory(data.as_dict(), size)
     broker = BacktestBroker(data, history, cash, commission, slippage, symbol)
-    broker._strategy = strategy
+    if type(strategy).on_fill is not Strategy.on_fill:
+        broker._on_fill = strategy.on_fill
     strategy.bind(broker, history, sizer)
     strategy.on_start()
 

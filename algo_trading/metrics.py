@@ -30,6 +30,26 @@ import numpy as np
 from .ledger import Trade
 
 DAY_NS = 86_400 * 10**9
+#: every key compute_metrics returns (the API contract), in report order
+METRIC_KEYS = (
+    "total_return_pct",
+    "cagr_pct",
+    "volatility_pct",
+    "sharpe",
+    "sortino",
+    "max_drawdown_pct",
+    "max_drawdown_duration_bars",
+    "max_drawdown_duration_days",
+    "num_trades",
+    "win_rate_pct",
+    "profit_factor",
+    "avg_trade_pnl",
+    "exposure_pct",
+    "buy_hold_return_pct",
+    "final_equity",
+    "total_commission",
+    "periods_per_year",
+)
 MINUTES_PER_SESSION = 390  # US equities regular session, 09:30-16:00
 TRADING_DAYS = 252
 
@@ -95,6 +115,7 @@ def compute_metrics(
     initial_cash: float,
     periods_per_year: float,
     risk_free_rate: float = 0.0,
+    total_commission: float = 0.0,
 ) -> dict[str, Any]:
     """All headline metrics as a JSON-ready dict (percent values are in percent)."""
     n = len(equity)
@@ -147,4 +168,5 @@ def compute_metrics(
     metrics["buy_hold_return_pct"] = round((float(close[-1]) / float(close[0]) - 1.0) * 100.0, 4)
     metrics["final_equity"] = round(final, 2)
     metrics["periods_per_year"] = round(float(periods_per_year), 4)
-    return metrics
+    metrics["total_commission"] = round(float(total_commission), 2)
+    return {key: metrics[key] for key in METRIC_KEYS}

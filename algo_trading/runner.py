@@ -121,8 +121,8 @@ def run_backtest(
         float(cash),
         periods_per_year,
         risk_free_rate,
+        ledger.total_commission,
     )
-    metrics["total_commission"] = round(ledger.total_commission, 2)
     elapsed = time.perf_counter() - started
 
     index = pd.DatetimeIndex(data.ts.astype("datetime64[ns]"), name="Date")

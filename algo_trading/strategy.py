@@ -32,6 +32,19 @@ class StrategyNotBoundError(RuntimeError):
     """A strategy helper was used before the strategy was bound to a broker."""
 
 
+class _Unbound:
+    """Stands in for a broker until ``bind``: every use raises a clear error.
+
+    A sentinel instead of ``None`` keeps the hot helpers free of a None check per call.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        raise StrategyNotBoundError("strategy is not bound to a broker (call bind() first)")
+
+
+_UNBOUND: Any = _Unbound()
+
+
 class Strategy:
     """Base class of every strategy. Subclass, declare Params, override hooks."""
 
@@ -63,7 +76,7 @@ class Strategy:
         for key, spec in known.items():
             setattr(self, key, params.get(key, spec.default))
         self.validate()
-        self._broker: Broker | None = None
+        self._broker: Broker = _UNBOUND
         self._history: History | None = None
         self._sizer: Sizer = FractionOfEquity(1.0)
 
@@ -93,11 +106,6 @@ class Strategy:
         if sizer is not None:
             self._sizer = sizer
 
-    def _require_broker(self) -> Broker:
-        if self._broker is None:
-            raise StrategyNotBoundError(f"{type(self).__name__} is not bound to a broker")
-        return self._broker
-
     # ----- hooks -----------------------------------------------------------------------
     def on_start(self) -> None:
         """Called once before the first bar: reset incremental state here."""
@@ -117,19 +125,19 @@ class Strategy:
     # ----- state -----------------------------------------------------------------------
     @property
     def position(self) -> int:
-        return self._require_broker().position()
+        return self._broker.position()
 
     @property
     def cash(self) -> float:
-        return self._require_broker().cash()
+        return self._broker.cash()
 
     @property
     def equity(self) -> float:
-        return self._require_broker().equity()
+        return self._broker.equity()
 
     @property
     def now(self) -> datetime:
-        return self._require_broker().now()
+        return self._broker.now()
 
     @property
     def history(self) -> History:
@@ -139,7 +147,7 @@ class Strategy:
 
     @property
     def open_orders(self) -> list[Order]:
-        return self._require_broker().open_orders()
+        return self._broker.open_orders()
 
     # ----- orders ----------------------------------------------------------------------
     def buy(
@@ -150,7 +158,7 @@ class Strategy:
             qty = self.size()
             if qty <= 0:
                 return None
-        return self._require_broker().submit_order(BUY, qty, limit, tag)
+        return self._broker.submit_order(BUY, qty, limit, tag)
 
     def sell(
         self, qty: int | None = None, limit: float | None = None, tag: str = ""
@@ -160,14 +168,14 @@ class Strategy:
             qty = self.size()
             if qty <= 0:
                 return None
-        return self._require_broker().submit_order(SELL, qty, limit, tag)
+        return self._broker.submit_order(SELL, qty, limit, tag)
 
     def cancel(self, order: Order) -> bool:
-        return self._require_broker().cancel_order(order)
+        return self._broker.cancel_order(order)
 
     def close(self) -> Order | None:
         """Flatten: cancel resting orders, then a market order for the whole position."""
-        broker = self._require_broker()
+        broker = self._broker
         for order in broker.open_orders():
             broker.cancel_order(order)
         pos = broker.position()
@@ -179,11 +187,12 @@ class Strategy:
 
     def pending_qty(self) -> int:
         """Signed quantity of orders submitted but not yet filled."""
-        return sum(o.signed_qty for o in self._require_broker().open_orders())
+        orders = self._broker.open_orders()
+        return sum(o.signed_qty for o in orders) if orders else 0
 
     def order_target(self, target: int, limit: float | None = None) -> Order | None:
         """Submit whatever order moves position (plus pending orders) to ``target`` shares."""
-        broker = self._require_broker()
+        broker = self._broker
         delta = target - broker.position() - self.pending_qty()
         if delta > 0:
             return broker.submit_order(BUY, delta, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -37,13 +38,47 @@ class MaCrossover(Strategy):
         return self.slow
 
     def on_start(self) -> None:
-        # Incremental averages: O(1) per bar, bit-identical to the array forms.
-        self._fast_update = make_moving_average(self.fast, self.kind).update
-        self._slow_update = make_moving_average(self.slow, self.kind).update
         self._below = -1 if self.allow_short else 0
         self._state = 0
+        if self.kind == "sma":
+            # Both SMAs share one running cumulative sum; a deque of the last slow+1 sums
+            # gives cs[t - slow] (left end) and cs[t - fast] (from the right) in O(1).
+            # Pre-filled with zeros, which is exactly cs[t] for t < 0. Bit-identical to
+            # indicators.sma, which the vectorised path uses.
+            self._cs = 0.0
+            self._sums = deque([0.0] * (self.slow + 1), maxlen=self.slow + 1)
+            self._fast_at = -1 - self.fast
+            self._warm = self.slow
+            self._nf, self._ns = self.fast, self.slow  # plain attributes: Params are descriptors
+            # Bind the specialised hook as this instance's on_bar: the engine looks the hook
+            # up once after on_start, so the per-bar path has no branch on ``kind``.
+            self.on_bar = self._on_bar_sma  # type: ignore[method-assign]
+        else:
+            self._fast_update = make_moving_average(self.fast, self.kind).update
+            self._slow_update = make_moving_average(self.slow, self.kind).update
+            self.on_bar = self._on_bar_generic  # type: ignore[method-assign]
 
     def on_bar(self, bar: Bar) -> None:
+        """Replaced per instance in on_start by the kind-specific version."""
+        raise RuntimeError("MaCrossover.on_bar called before on_start")
+
+    def _on_bar_sma(self, bar: Bar) -> None:
+        cs = self._cs + bar.close
+        self._cs = cs
+        sums = self._sums
+        sums.append(cs)
+        if self._warm:
+            self._warm -= 1
+            if self._warm:
+                return
+        f = (cs - sums[self._fast_at]) / self._nf
+        s = (cs - sums[0]) / self._ns
+        want = 1 if f > s else self._below
+        if want != self._state:
+            self._state = want
+            self.set_direction(want)
+
+    def _on_bar_generic(self, bar: Bar) -> None:
         c = bar.close
         f = self._fast_update(c)
         s = self._slow_update(c)
