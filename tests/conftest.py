@@ -8,6 +8,13 @@ from rest_framework.test import APIClient
 from trading_app.selectors.instruments import invalidate_instrument_cache
 
 
+def pytest_configure(config):
+    """Password hashing at production strength costs ~0.5 s per user; tests need none of it."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def instruments(db):
     from trading_app.services.instruments import load_demo_instruments
