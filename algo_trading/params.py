@@ -57,8 +57,6 @@ class Param:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        # Validate the default once, at class creation: a bad default is a programming error.
-        self.default = self.validate(self.default)
 
     # Data descriptor: reads come from the instance dict, writes are validated.
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -90,14 +88,15 @@ class Param:
 
     def validate(self, value: Any) -> Any:
         """Coerce ``value`` to the declared type and check bounds; raise ParameterError."""
+        raw = value  # errors quote what the caller sent, not our coercion of it
         value = self._coerce(value)
         if self.choices is not None and value not in self.choices:
-            raise self._fail(value)
+            raise self._fail(raw)
         if self.type in (int, float):
             if self.min is not None and value < self.min:
-                raise self._fail(value)
+                raise self._fail(raw)
             if self.max is not None and value > self.max:
-                raise self._fail(value)
+                raise self._fail(raw)
         return value
 
     def _coerce(self, value: Any) -> Any:
@@ -160,7 +159,11 @@ def _fmt(x: float) -> str:
 
 
 def collect_params(cls: type) -> dict[str, Param]:
-    """All Params declared on ``cls`` and its bases, base classes first, in declaration order."""
+    """All Params declared on ``cls`` and its bases, base classes first, in declaration order.
+
+    Also validates each default: a bad default is a programming error and should fail when
+    the class is defined, not when someone first runs it.
+    """
     found: dict[str, Param] = {}
     for klass in reversed(cls.__mro__):
         for name, attr in vars(klass).items():
@@ -169,4 +172,6 @@ def collect_params(cls: type) -> dict[str, Param]:
             elif name in found:
                 # A subclass shadowed a parameter with a plain attribute: it is no longer one.
                 del found[name]
+    for param in found.values():
+        param.default = param.validate(param.default)
     return found
