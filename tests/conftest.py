@@ -3,21 +3,22 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
-
-from trading_app.selectors.instruments import invalidate_instrument_cache
 
 
 def pytest_configure(config):
     """Password hashing at production strength costs ~0.5 s per user; tests need none of it."""
     from django.conf import settings
 
+    if not settings.configured and not config.pluginmanager.hasplugin("django"):
+        return  # pure-Python suites (engine, lambda, strategies) run without Django
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def instruments(db):
     from trading_app.services.instruments import load_demo_instruments
+
+    from trading_app.selectors.instruments import invalidate_instrument_cache
 
     load_demo_instruments()
     invalidate_instrument_cache()
@@ -39,6 +40,8 @@ def make_account(db):
 
 @pytest.fixture
 def make_client():
+    from rest_framework.test import APIClient
+
     def make(token: str | None = None) -> APIClient:
         client = APIClient()
         if token:
