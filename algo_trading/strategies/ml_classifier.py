@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..models import Bar
-from ..params import Param
+from ..params import Param, ParameterError
 from ..registry import register
 from ..strategy import Strategy
 
@@ -34,7 +34,8 @@ class MlClassifier(Strategy):
 
     Every ``retrain_every`` bars the model is refitted on the trailing ``train_window`` bars
     whose outcome (next close up or not) is already known at that bar, so it never trains on
-    the future it predicts. Models are seeded, so runs are deterministic.
+    the future it predicts; the first fit waits for ``min_train`` such rows. Between fits the
+    last model predicts. Models are seeded, so runs are deterministic.
     """
 
     name = "ml_classifier"
@@ -43,9 +44,17 @@ class MlClassifier(Strategy):
     lags = Param(int, 5, min=1, max=50, help="lagged returns/volume changes per feature row")
     train_window = Param(int, 250, min=30, max=100_000, help="trailing training bars")
     retrain_every = Param(int, 20, min=1, max=100_000, help="refit cadence, bars")
+    min_train = Param(int, 50, min=10, max=100_000, help="labelled rows needed for a first fit")
     threshold = Param(float, 0.55, min=0.5, max=1.0, help="probability needed to go long")
     allow_short = Param(bool, False, help="short when P(up) < 1 - threshold")
     seed = Param(int, 0, min=0, max=2**31 - 1, help="random_state of the model")
+
+    def validate(self) -> None:
+        if self.min_train > self.train_window:
+            raise ParameterError(
+                f"min_train must be at most train_window, got min_train={self.min_train} "
+                f"train_window={self.train_window}"
+            )
 
     @property
     def history_size(self) -> int:  # type: ignore[override]
@@ -105,7 +114,7 @@ class MlClassifier(Strategy):
         labels = (np.diff(closes)[self.lags :] > 0).astype(np.int8)
         x = known[-self.train_window :]
         y = labels[-self.train_window :]
-        if len(y) < min(self.train_window, 30) or len(np.unique(y)) < 2:
+        if len(y) < self.min_train or len(np.unique(y)) < 2:
             return
         clf = self._new_model()
         with warnings.catch_warnings():
