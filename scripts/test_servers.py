@@ -135,6 +135,7 @@ def test_servers() -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as stack:
         env: dict[str, str] = {}
         workdir = Path(tempfile.mkdtemp(prefix="tradingsim-test-"))
+        workdir.chmod(0o755)  # the postgres user must reach its data directory inside
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         pg_dir, redis_dir = workdir / "pg", workdir / "redis"
         pg_dir.mkdir()

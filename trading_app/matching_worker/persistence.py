@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from trading_app.matching_worker.batch import BatchResult
+from trading_app.matching_worker.persistence_pg import copy_orders_and_trades
 from trading_app.matching_worker.state import LiveOrder
 from trading_app.models import Account, Instrument, Order, Position, Trade, TradeSource
 from trading_app.services.position_math import apply_fill, cash_delta
@@ -134,18 +135,25 @@ def _apply_positions(per_position) -> dict[tuple[int, int], int]:
     return quantities
 
 
-def persist(result: BatchResult) -> dict[tuple[int, int], int]:
-    """Write the batch atomically; return the position quantities after it (for reports)."""
+def _write_orders_and_trades_orm(result: BatchResult) -> None:
     inserts = [order_row(o) for o in result.touched.values() if o.is_new_row]
     updates = [order_row(o) for o in result.touched.values() if not o.is_new_row]
+    if inserts:
+        Order.objects.bulk_create(inserts, batch_size=1000)
+    if updates:
+        Order.objects.bulk_update(updates, ORDER_UPDATE_FIELDS, batch_size=500)
+    if result.fills:
+        Trade.objects.bulk_create(trade_rows(result), batch_size=1000)
+
+
+def persist(result: BatchResult) -> dict[tuple[int, int], int]:
+    """Write the batch atomically; return the position quantities after it (for reports)."""
     per_position, cash = _fills_by_position(result)
     with transaction.atomic():
-        if inserts:
-            Order.objects.bulk_create(inserts, batch_size=1000)
-        if updates:
-            Order.objects.bulk_update(updates, ORDER_UPDATE_FIELDS, batch_size=500)
-        if result.fills:
-            Trade.objects.bulk_create(trade_rows(result), batch_size=1000)
+        if connection.vendor == "postgresql":
+            copy_orders_and_trades(result)
+        else:
+            _write_orders_and_trades_orm(result)
         positions = _apply_positions(per_position)
         for account_id, delta in cash.items():
             Account.objects.filter(pk=account_id).update(cash=F("cash") + delta)
