@@ -16,6 +16,8 @@ import pandas as pd
 from .engine import BarArrays
 
 COLUMNS = ("Open", "High", "Low", "Close", "Volume")
+#: two years of synthetic daily bars shipped for demos and tests (see data/README.md)
+SAMPLE_CSV = Path(__file__).resolve().parent / "data" / "sample_AAPL.csv"
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 
 
