@@ -132,6 +132,10 @@ def run_sweep(
         )
     if metric not in METRIC_KEYS:
         raise ValueError(f"metric must be one of {', '.join(METRIC_KEYS)}, got {metric!r}")
+    # Coerce each value once ("10" from a CLI becomes 10) so rows report typed params; a value
+    # that is invalid on its own fails the whole sweep up front.
+    specs = cls._params
+    grid = {key: [specs[key].validate(v) for v in values] for key, values in grid.items()}
     combos = expand_grid(grid)
     workers = workers or min(os.cpu_count() or 1, len(combos))
     started = time.perf_counter()
