@@ -5,6 +5,7 @@ from rest_framework import serializers
 from trading_app.api.fields import PriceField, PriceOutField, QuantityField
 from trading_app.models import Account, Instrument, Order, OrderType, Side, TimeInForce, Trade
 from trading_app.selectors.portfolio import PositionValue
+from trading_app.services.trades import MAX_TRADE_NOTIONAL
 
 
 class InstrumentSerializer(serializers.ModelSerializer):
@@ -129,6 +130,12 @@ class TradeSerializer(serializers.ModelSerializer):
         if instrument is not None and quantity is not None and quantity % instrument.lot_size:
             raise serializers.ValidationError(
                 {"quantity": [f"must be a multiple of the lot size {instrument.lot_size}"]}
+            )
+        price = price if price is not None else getattr(self.instance, "price", None)
+        quantity = quantity if quantity is not None else getattr(self.instance, "quantity", None)
+        if price is not None and quantity is not None and price * quantity > MAX_TRADE_NOTIONAL:
+            raise serializers.ValidationError(
+                {"quantity": [f"price x quantity must be at most {MAX_TRADE_NOTIONAL:,}"]}
             )
         return attrs
 

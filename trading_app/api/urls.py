@@ -1,5 +1,4 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from trading_app.api import views
@@ -11,7 +10,7 @@ router.register("instruments", views.InstrumentViewSet, basename="instrument")
 router.register("positions", views.PositionViewSet, basename="position")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("market-data/", views.MarketDataView.as_view(), name="market-data"),
     path("", include(router.urls)),

@@ -70,6 +70,11 @@ def parse_quantity(value: Any, lot_size: int = 1) -> int:
             raise ValueError("must be a positive integer") from None
         if not dec.is_finite() or dec != dec.to_integral_value():
             raise ValueError("must be a positive integer")
+        # Bounds before int(): int(Decimal("1e999999")) takes a minute of CPU.
+        if dec <= 0:
+            raise ValueError("must be greater than zero")
+        if dec > MAX_QTY:
+            raise ValueError(f"must be at most {MAX_QTY}")
         qty = int(dec)
     else:
         raise ValueError("must be a positive integer")

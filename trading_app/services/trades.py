@@ -12,6 +12,10 @@ from django.utils import timezone
 from trading_app.models import Account, Instrument, Position, Trade, TradeSource
 from trading_app.services.position_math import apply_fill, cash_delta
 
+# Account.cash and Position.realized_pnl hold 16 integer digits; one trade may move at most this
+# much, so that a single entry cannot overflow them (a 500 on PostgreSQL, an unreadable row on SQLite).
+MAX_TRADE_NOTIONAL = Decimal("1000000000000")
+
 
 class TradeReadOnly(Exception):
     pass
