@@ -195,11 +195,15 @@ async def latency(orders: list[dict], rate: int, seconds: float) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--latency-rate", type=int, default=5000, help="orders/s for the latency run")
+    parser.add_argument(
+        "--latency-rate", type=int, default=5000, help="orders/s for the latency run"
+    )
     parser.add_argument("--latency-seconds", type=float, default=10)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
@@ -217,7 +221,9 @@ def main() -> int:
         os.environ["DATABASE_URL"] = url
         os.environ.pop("REDIS_URL", None)  # the in-memory layer: this measures the worker
         os.environ["SESSION_END_UTC"] = ""
-        os.environ.setdefault("TRADINGSIM_VAR_DIR", tempfile.mkdtemp(prefix="tradingsim-bench-var-"))
+        os.environ.setdefault(
+            "TRADINGSIM_VAR_DIR", tempfile.mkdtemp(prefix="tradingsim-bench-var-")
+        )
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingSim_project.settings")
         os.environ["LOG_LEVEL"] = "WARNING"
         import django
@@ -228,15 +234,21 @@ def main() -> int:
         orders = make_orders(args.orders, accounts)
         results = {}
         for risk in (True, False):
-            progress(f"throughput: {args.orders} orders, batches of {args.batch}, risk checks {'on' if risk else 'off'}")
+            progress(
+                f"throughput: {args.orders} orders, batches of {args.batch}, risk checks {'on' if risk else 'off'}"
+            )
             results[risk] = throughput(orders, args.batch, risk)
         progress(f"latency: {args.latency_rate} orders/s for {args.latency_seconds:.0f}s")
-        lat_orders = make_orders(int(args.latency_rate * args.latency_seconds) + 10, accounts, seed=2)
+        lat_orders = make_orders(
+            int(args.latency_rate * args.latency_seconds) + 10, accounts, seed=2
+        )
         lat = asyncio.run(latency(lat_orders, args.latency_rate, args.latency_seconds))
 
     on, off = results[True], results[False]
     print("\nbench/worker.py: matching worker + PostgreSQL persistence (one core, COPY batches)")
-    print(f"  orders                      {args.orders:,} (batch {args.batch}, {args.accounts} accounts)")
+    print(
+        f"  orders                      {args.orders:,} (batch {args.batch}, {args.accounts} accounts)"
+    )
     for label, r in (("risk checks on ", on), ("risk checks off", off)):
         print(
             f"  {label}             {r['orders_per_s']:>10,.0f} orders/s persisted   "
@@ -244,7 +256,9 @@ def main() -> int:
         )
     print(f"  risk check cost             {on['us_per_order'] - off['us_per_order']:+.2f} us/order")
     print(f"  vs target 50,000/s          {on['orders_per_s'] / TARGET:.2f}x")
-    print(f"  vs brief 002 ~6,000/s       {on['orders_per_s'] / BRIEF_002:.1f}x (002 persisted nothing)")
+    print(
+        f"  vs brief 002 ~6,000/s       {on['orders_per_s'] / BRIEF_002:.1f}x (002 persisted nothing)"
+    )
     print(
         f"  submit->report latency      p50 {lat['p50_ms']:.2f} ms  p99 {lat['p99_ms']:.2f} ms  mean {lat['mean_ms']:.2f} ms "
         f"at {args.latency_rate:,} orders/s ({lat['acked']:,}/{lat['submitted']:,} acked; brief 002: 10 ms average)"

@@ -22,7 +22,9 @@ def test_database_url() -> str:
     return f"postgres://{s['USER']}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
-def start_worker(*args: str, batch_size: int = 50, log_path: Path | None = None) -> subprocess.Popen:
+def start_worker(
+    *args: str, batch_size: int = 50, log_path: Path | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -33,7 +35,10 @@ def start_worker(*args: str, batch_size: int = 50, log_path: Path | None = None)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_matching", *args],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -12,7 +12,9 @@ from trading_app.services.orders import submit_order
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
 
-def test_two_shards_split_the_instruments_and_both_match(instruments, alice, bob, tmp_path, settings):
+def test_two_shards_split_the_instruments_and_both_match(
+    instruments, alice, bob, tmp_path, settings
+):
     if connection.vendor != "postgresql" or not django_settings.REDIS_URL:
         pytest.skip("needs PostgreSQL and Redis")
     settings.MATCHING_SHARDS = 2
@@ -27,10 +29,28 @@ def test_two_shards_split_the_instruments_and_both_match(instruments, alice, bob
         workers = [start_worker("--shard", f"{i}/2", log_path=log) for i in range(2)]
         for symbol in symbols:
             price = instruments[symbol].reference_price
-            submit_order(alice[0], {"symbol": symbol, "side": "sell", "type": "limit", "qty": 5,
-                                    "limit_price": str(price), "time_in_force": "gtc"})
-            submit_order(bob[0], {"symbol": symbol, "side": "buy", "type": "limit", "qty": 5,
-                                  "limit_price": str(price), "time_in_force": "gtc"})
+            submit_order(
+                alice[0],
+                {
+                    "symbol": symbol,
+                    "side": "sell",
+                    "type": "limit",
+                    "qty": 5,
+                    "limit_price": str(price),
+                    "time_in_force": "gtc",
+                },
+            )
+            submit_order(
+                bob[0],
+                {
+                    "symbol": symbol,
+                    "side": "buy",
+                    "type": "limit",
+                    "qty": 5,
+                    "limit_price": str(price),
+                    "time_in_force": "gtc",
+                },
+            )
         done = wait_until(
             lambda: Order.objects.filter(status="filled").count() == 2 * len(symbols), timeout=60
         )

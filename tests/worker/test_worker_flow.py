@@ -35,7 +35,9 @@ def test_crossing_orders_fill_at_the_resting_price_and_move_positions_and_cash(w
     assert (sell.status, sell.filled_qty) == ("partially_filled", 4)
     assert (buy.status, buy.filled_qty, buy.filled_avg_price) == ("filled", 4, Decimal("190"))
     trades = Trade.objects.filter(source="exchange").order_by("account__user__username")
-    assert [(t.account.user.username, t.side, t.price, t.quantity, t.liquidity) for t in trades] == [
+    assert [
+        (t.account.user.username, t.side, t.price, t.quantity, t.liquidity) for t in trades
+    ] == [
         ("alice", "sell", Decimal("190"), 4, "maker"),
         ("bob", "buy", Decimal("190"), 4, "taker"),
     ]
@@ -88,21 +90,28 @@ def test_cancel_requested_before_the_worker_saw_the_order(worker, alice):
 
 def test_channel_orders_are_inserted_and_duplicates_refused(worker, alice):
     oid = uuid.uuid4()
-    payload = {**order_payload(limit_price="185.00", client_order_id="c-1"), "id": str(oid), "account_id": alice[0].id}
+    payload = {
+        **order_payload(limit_price="185.00", client_order_id="c-1"),
+        "id": str(oid),
+        "account_id": alice[0].id,
+    }
     result = worker.process_batch([{"type": "orders.submit", "orders": [payload]}])
     assert Order.objects.get(pk=oid).status == "new"
     assert [r["event"] for _, r in result.reports] == ["new"]
     again = {**payload, "id": str(uuid.uuid4())}
     result = worker.process_batch([{"type": "order.submit", "order": again}])
     assert Order.objects.filter(account=alice[0], client_order_id="c-1").count() == 1
-    (account_id, error), = result.errors
+    ((account_id, error),) = result.errors
     assert account_id == alice[0].id and error["code"] == "duplicate_client_order_id"
     assert error["existing_order"]["id"] == str(oid)
 
 
 def test_duplicate_of_a_finished_order_is_refused_from_the_database(worker, alice):
-    payload = {**order_payload(type="market", time_in_force="ioc", client_order_id="m-1"),
-               "id": str(uuid.uuid4()), "account_id": alice[0].id}
+    payload = {
+        **order_payload(type="market", time_in_force="ioc", client_order_id="m-1"),
+        "id": str(uuid.uuid4()),
+        "account_id": alice[0].id,
+    }
     worker.process_batch([{"type": "orders.submit", "orders": [payload]}])  # canceled: no liquidity
     again = {**payload, "id": str(uuid.uuid4())}
     result = worker.process_batch([{"type": "orders.submit", "orders": [again]}])
@@ -113,7 +122,9 @@ def test_duplicate_of_a_finished_order_is_refused_from_the_database(worker, alic
 def test_cancel_of_another_accounts_order_is_refused(worker, alice, bob):
     order = submit(alice[0], limit_price="180.00")
     worker.process_batch([])
-    result = worker.process_batch([{"type": "order.cancel", "id": str(order.id), "account_id": bob[0].id}])
+    result = worker.process_batch(
+        [{"type": "order.cancel", "id": str(order.id), "account_id": bob[0].id}]
+    )
     assert result.errors[0] == (bob[0].id, result.errors[0][1])
     assert result.errors[0][1]["code"] == "unknown_order"
     order.refresh_from_db()
@@ -125,10 +136,14 @@ def test_replace_smaller_keeps_priority_and_larger_loses_it(worker, alice, bob, 
     a = submit(alice[0], side="sell", qty=10, limit_price="190.00")
     c = submit(carol, side="sell", qty=10, limit_price="190.00")
     worker.process_batch([])
-    worker.process_batch([{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 8}])
+    worker.process_batch(
+        [{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 8}]
+    )
     a.refresh_from_db()
     assert a.qty == 8 and a.priority == a.seq
-    worker.process_batch([{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 12}])
+    worker.process_batch(
+        [{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 12}]
+    )
     a.refresh_from_db()
     c.refresh_from_db()
     assert a.qty == 12 and a.priority > c.seq
@@ -186,7 +201,9 @@ def test_recovery_rebuilds_books_in_priority_order(instruments, alice, bob, sett
     b = submit(bob[0], side="sell", qty=5, limit_price="190.00")
     submit(alice[0], side="buy", qty=3, limit_price="189.00")
     w.process_batch([])
-    w.process_batch([{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 6}])
+    w.process_batch(
+        [{"type": "order.replace", "id": str(a.id), "account_id": alice[0].id, "qty": 6}]
+    )
     before = (w.engine.depth("AAPL", 10), [o for o in w.engine.open_order_ids("AAPL")])
     fresh = MatchingWorker()
     fresh.recover()

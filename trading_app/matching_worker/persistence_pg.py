@@ -18,18 +18,59 @@ ORDER_TABLE = Order._meta.db_table
 TRADE_TABLE = Trade._meta.db_table
 
 ORDER_INSERT_COLUMNS = (
-    "id", "account_id", "instrument_id", "client_order_id", "side", "type", "time_in_force", "qty",
-    "limit_price", "stop_price", "status", "filled_qty", "filled_avg_price", "reject_reason",
-    "cancel_requested", "origin", "seq", "priority", "created_at", "updated_at", "filled_at",
-    "canceled_at", "expired_at", "triggered_at",
+    "id",
+    "account_id",
+    "instrument_id",
+    "client_order_id",
+    "side",
+    "type",
+    "time_in_force",
+    "qty",
+    "limit_price",
+    "stop_price",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "reject_reason",
+    "cancel_requested",
+    "origin",
+    "seq",
+    "priority",
+    "created_at",
+    "updated_at",
+    "filled_at",
+    "canceled_at",
+    "expired_at",
+    "triggered_at",
 )
 ORDER_UPDATE_COLUMNS = (
-    "id", "status", "filled_qty", "filled_avg_price", "reject_reason", "seq", "priority", "qty",
-    "limit_price", "updated_at", "filled_at", "canceled_at", "expired_at", "triggered_at",
+    "id",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "reject_reason",
+    "seq",
+    "priority",
+    "qty",
+    "limit_price",
+    "updated_at",
+    "filled_at",
+    "canceled_at",
+    "expired_at",
+    "triggered_at",
 )
 TRADE_COLUMNS = (
-    "account_id", "instrument_id", "ticker", "side", "price", "quantity", "timestamp", "order_id",
-    "source", "execution_id", "liquidity",
+    "account_id",
+    "instrument_id",
+    "ticker",
+    "side",
+    "price",
+    "quantity",
+    "timestamp",
+    "order_id",
+    "source",
+    "execution_id",
+    "liquidity",
 )
 TEMP_TABLE = "tmp_order_update"
 CREATE_TEMP = f"""
@@ -52,17 +93,48 @@ FROM {TEMP_TABLE} AS t WHERE o.id = t.id
 
 def _insert_row(o: LiveOrder) -> tuple:
     return (
-        o.id, o.account_id, o.instrument_id, o.client_order_id, o.side, o.type, o.time_in_force,
-        o.qty, o.limit_price, o.stop_price, o.status, o.filled_qty, o.filled_avg_price,
-        o.reject_reason, o.cancel_requested, o.origin, o.seq, o.priority, o.created_at,
-        o.updated_at or o.created_at, o.filled_at, o.canceled_at, o.expired_at, o.triggered_at,
+        o.id,
+        o.account_id,
+        o.instrument_id,
+        o.client_order_id,
+        o.side,
+        o.type,
+        o.time_in_force,
+        o.qty,
+        o.limit_price,
+        o.stop_price,
+        o.status,
+        o.filled_qty,
+        o.filled_avg_price,
+        o.reject_reason,
+        o.cancel_requested,
+        o.origin,
+        o.seq,
+        o.priority,
+        o.created_at,
+        o.updated_at or o.created_at,
+        o.filled_at,
+        o.canceled_at,
+        o.expired_at,
+        o.triggered_at,
     )
 
 
 def _update_row(o: LiveOrder) -> tuple:
     return (
-        o.id, o.status, o.filled_qty, o.filled_avg_price, o.reject_reason, o.seq, o.priority,
-        o.qty, o.limit_price, o.updated_at, o.filled_at, o.canceled_at, o.expired_at,
+        o.id,
+        o.status,
+        o.filled_qty,
+        o.filled_avg_price,
+        o.reject_reason,
+        o.seq,
+        o.priority,
+        o.qty,
+        o.limit_price,
+        o.updated_at,
+        o.filled_at,
+        o.canceled_at,
+        o.expired_at,
         o.triggered_at,
     )
 
@@ -70,10 +142,32 @@ def _update_row(o: LiveOrder) -> tuple:
 def _trade_rows(result: BatchResult):
     for f in result.fills:
         maker_side = "sell" if f.taker_side == "buy" else "buy"
-        yield (f.taker.account_id, f.instrument_id, f.symbol, f.taker_side, f.price, f.qty,
-               f.timestamp, f.taker.id, "exchange", f.execution_id, "taker")
-        yield (f.maker.account_id, f.instrument_id, f.symbol, maker_side, f.price, f.qty,
-               f.timestamp, f.maker.id, "exchange", f.execution_id, "maker")
+        yield (
+            f.taker.account_id,
+            f.instrument_id,
+            f.symbol,
+            f.taker_side,
+            f.price,
+            f.qty,
+            f.timestamp,
+            f.taker.id,
+            "exchange",
+            f.execution_id,
+            "taker",
+        )
+        yield (
+            f.maker.account_id,
+            f.instrument_id,
+            f.symbol,
+            maker_side,
+            f.price,
+            f.qty,
+            f.timestamp,
+            f.maker.id,
+            "exchange",
+            f.execution_id,
+            "maker",
+        )
 
 
 def copy_orders_and_trades(result: BatchResult) -> None:
@@ -89,6 +183,9 @@ def copy_orders_and_trades(result: BatchResult) -> None:
                     copy.write_row(_insert_row(o))
         if updates:
             cursor.execute(CREATE_TEMP)
+            # ON COMMIT DELETE ROWS empties it per transaction; batches nested in an outer
+            # transaction (tests, a caller's atomic block) must not see the previous batch's rows.
+            cursor.execute(f"TRUNCATE {TEMP_TABLE}")
             with cursor.copy(f"COPY {TEMP_TABLE} FROM STDIN") as copy:
                 for o in updates:
                     copy.write_row(_update_row(o))

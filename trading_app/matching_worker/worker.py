@@ -92,7 +92,7 @@ class MatchingWorker:
         highest = Order.objects.aggregate(s=Max("seq"), p=Max("priority"))
         top_exec = Trade.objects.aggregate(e=Max("execution_id"))["e"]
         top = max(v for v in (highest["s"], highest["p"], top_exec, 0) if v is not None)
-        self._counter = top // max(self.shards, 1) + 1
+        self._counter = top // max(self.shards, 1)  # next_number() continues right after top
         base = int(time.time() * 1000) * 1000
         self.market_seq = dict.fromkeys(self.instruments, base)
 
