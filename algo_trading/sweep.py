@@ -119,10 +119,17 @@ def run_sweep(
     grid: Mapping[str, Sequence[Any]],
     metric: str = "sharpe",
     workers: int | None = None,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | bool | None = True,
     **backtest_kwargs: Any,
 ) -> SweepResult:
-    """Backtest every grid point; rank by ``metric``. ``backtest_kwargs`` go to run_backtest."""
+    """Backtest every grid point; rank by ``metric``. ``backtest_kwargs`` go to run_backtest.
+
+    ``progress``: True for stderr (looked up at call time), a stream, or None/False for quiet.
+    """
+    if progress is True:
+        progress = sys.stderr
+    elif progress is False:
+        progress = None
     cls = registry.get(strategy_name)
     unknown = [k for k in grid if k not in cls.param_names()]
     if unknown:
