@@ -224,3 +224,25 @@ LOGGING = build_logging(LOG_LEVEL, LOG_FORMAT)
 # Day orders expire at the session end (UTC "HH:MM"; empty: only on `manage.py end_session`).
 SESSION_END_UTC = os.environ.get("SESSION_END_UTC", "21:00")
 
+# --- Price feed and price streams (issue 4) ---------------------------------------------------------
+# MARKET_DATA_PROVIDERS (above) is the failover order, e.g. "yfinance,simulated" or
+# "exchange,simulated"; MARKET_DATA_CACHE_TTL is the yfinance quote cache TTL in seconds.
+FEED_SYMBOLS = env_list("FEED_SYMBOLS", "")  # empty: every active instrument
+FEED_TICK_RATE = float(os.environ.get("FEED_TICK_RATE", "2"))  # simulated ticks/s per symbol
+FEED_SEED = os.environ.get("FEED_SEED", "0")
+FEED_VOLATILITY = float(os.environ.get("FEED_VOLATILITY", "0.6"))  # annualised sigma
+FEED_JUMPS_PER_MINUTE = float(os.environ.get("FEED_JUMPS_PER_MINUTE", "0.5"))  # per symbol
+FEED_JUMP_SIZE = float(os.environ.get("FEED_JUMP_SIZE", "0.03"))  # typical jump, 0.03 = 3%
+FEED_MAX_JUMP_PCT = Decimal(os.environ.get("FEED_MAX_JUMP_PCT", "20"))  # larger moves are dropped
+FEED_STALE_SECONDS = float(os.environ.get("FEED_STALE_SECONDS", "30"))
+FEED_RETRY_SECONDS = float(os.environ.get("FEED_RETRY_SECONDS", "30"))
+YFINANCE_POLL_SECONDS = float(os.environ.get("YFINANCE_POLL_SECONDS", "15"))
+YFINANCE_TIMEOUT_SECONDS = float(os.environ.get("YFINANCE_TIMEOUT_SECONDS", "10"))
+MARKET_DATA_HISTORY_TTL = int(os.environ.get("MARKET_DATA_HISTORY_TTL", "3600"))
+PRICE_MA_WINDOW_SECONDS = int(os.environ.get("PRICE_MA_WINDOW_SECONDS", "300"))
+PRICE_ALERT_WINDOW_SECONDS = int(os.environ.get("PRICE_ALERT_WINDOW_SECONDS", "60"))
+PRICE_ALERT_THRESHOLD_PCT = Decimal(os.environ.get("PRICE_ALERT_THRESHOLD_PCT", "2"))
+EXTRA_BACKGROUND_SERVICES = [
+    *globals().get("EXTRA_BACKGROUND_SERVICES", []),
+    ("price feed", "trading_app.market_data.service.run_feed_service"),
+]
