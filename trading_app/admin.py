@@ -17,6 +17,11 @@ from trading_app.models import (
     TradeAnalysis,
     TradeSource,
 )
+from trading_app.services.trades import (
+    create_manual_trade,
+    delete_manual_trade,
+    update_manual_trade,
+)
 
 TRADE_CSV_COLUMNS = [
     "id",
@@ -84,12 +89,36 @@ class TradeAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.source == TradeSource.EXCHANGE:
             return [f.name for f in Trade._meta.fields]
-        return ["source", "execution_id", "liquidity"]
+        # The ticker follows the instrument; moving a trade to another account is a delete
+        # and a new entry, so that both accounts' cash and positions stay right.
+        readonly = ["ticker", "order", "source", "execution_id", "liquidity"]
+        return readonly if obj is None else ["account", *readonly]
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.source == TradeSource.EXCHANGE:
             return False
         return super().has_delete_permission(request, obj)
+
+    # Manual trades go through the same services as the API, so that the account's cash and
+    # position follow an edit made here.
+    def save_model(self, request, obj, form, change):
+        if obj.source == TradeSource.EXCHANGE:
+            return
+        if change:
+            stored = Trade.objects.get(pk=obj.pk)
+            update_manual_trade(stored, **{f: form.cleaned_data[f] for f in form.changed_data})
+            return
+        created = create_manual_trade(
+            obj.account, obj.instrument, obj.side, obj.price, obj.quantity, obj.timestamp
+        )
+        obj.pk, obj.ticker, obj.source = created.pk, created.ticker, created.source
+
+    def delete_model(self, request, obj):
+        delete_manual_trade(obj)
+
+    def delete_queryset(self, request, queryset):
+        for trade in queryset.filter(source=TradeSource.MANUAL).select_related("account"):
+            delete_manual_trade(trade)
 
 
 class TradeInline(admin.TabularInline):
