@@ -1,0 +1,108 @@
+"""AWS Lambda entry point (handler.lambda_handler): analyse one day's exported trades.
+
+Event: {"date": "YYYY-MM-DD", "bucket": "..."}; bucket defaults to $TRADE_EXPORT_BUCKET.
+Reads s3://BUCKET/YYYY/MM/DD/trades.csv as a stream, writes
+s3://BUCKET/analysis/YYYY/MM/DD/analysis.json and returns
+{"statusCode": 200, "message": ..., "key": ..., "analysis": {...}}.
+Expected failures come back as a statusCode and a message, never as an exception: 400 bad date,
+404 no export for that day or no bucket, 403 access denied, 422 not a trade CSV, 502 S3 failed.
+This module only maps events to calls; the work is in trade_analyzer (pure) and trade_s3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from trade_analyzer import TradeCsvError, analyze_lines
+from trade_lines import iter_lines
+from trade_rules import parse_day
+from trade_s3 import (
+    AccessDenied,
+    BucketNotFound,
+    TradesNotFound,
+    analysis_key,
+    open_chunks,
+    s3_client,
+    save_json,
+    trades_key,
+)
+
+BUCKET_ENV = "TRADE_EXPORT_BUCKET"
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+
+def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
+    """Analyse the trades of event["date"] and save the result next to them in S3."""
+    event = event if isinstance(event, dict) else {}
+    raw_date = event.get("date")
+    if raw_date in (None, ""):
+        return _reply(400, "Missing 'date': expected YYYY-MM-DD")
+    try:
+        day = parse_day(raw_date)
+    except ValueError as exc:
+        return _reply(400, str(exc))
+    bucket = event.get("bucket") or os.environ.get(BUCKET_ENV)
+    if not bucket:
+        return _reply(404, f"No bucket: pass 'bucket' in the event or set {BUCKET_ENV}")
+
+    source_key = trades_key(day)
+    client = s3_client()
+    started = time.perf_counter()
+    try:
+        chunks = open_chunks(client, bucket, source_key)
+        analysis = analyze_lines(iter_lines(chunks), day=day)
+    except TradesNotFound:
+        return _reply(
+            404,
+            f"No trades exported for {day}: run manage.py export_trades --date {day}",
+        )
+    except BucketNotFound:
+        return _reply(404, f"Bucket {bucket!r} does not exist")
+    except AccessDenied as exc:
+        return _reply(
+            403, f"Access denied to {exc} (the role needs s3:GetObject and s3:ListBucket)"
+        )
+    except TradeCsvError as exc:
+        return _reply(422, f"s3://{bucket}/{source_key} is not a trade CSV: {exc}")
+    except (BotoCoreError, ClientError) as exc:
+        logger.exception("reading s3://%s/%s failed", bucket, source_key)
+        return _reply(502, f"S3 error reading s3://{bucket}/{source_key}: {exc}")
+    elapsed = time.perf_counter() - started
+
+    result_key = analysis_key(day)
+    document = {
+        "source": f"s3://{bucket}/{source_key}",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        **analysis,
+    }
+    try:
+        save_json(client, bucket, result_key, document)
+    except (BotoCoreError, ClientError) as exc:
+        logger.exception("writing s3://%s/%s failed", bucket, result_key)
+        return _reply(502, f"S3 error writing s3://{bucket}/{result_key}: {exc}")
+    logger.info(
+        "analysed %d rows (%d malformed) of s3://%s/%s in %.3f s",
+        analysis["rows_read"],
+        analysis["malformed_rows"],
+        bucket,
+        source_key,
+        elapsed,
+    )
+    return {
+        "statusCode": 200,
+        "message": f"Analysis saved for {day}",
+        "key": result_key,
+        "analysis": document,
+    }
+
+
+def _reply(status: int, message: str) -> dict[str, Any]:
+    if status >= 500 or status == 403:
+        logger.warning("%d %s", status, message)
+    return {"statusCode": status, "message": message}
