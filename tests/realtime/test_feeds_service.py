@@ -20,6 +20,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.utils.module_loading import import_string
 
 from trading_app.background import background_services
@@ -61,6 +62,9 @@ async def layer():
     yield current
     await current.flush()
     channel_layers.backends.clear()
+    # The ORM ran in sync_to_async's thread: close its connection, or PostgreSQL cannot drop
+    # the test database at the end of the session.
+    await sync_to_async(connections.close_all)()
 
 
 async def drain(layer, channel, timeout=0.3):

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.db import connections
 
 from trading_app.services.market_data import feed_quote_key, quote_key
 from websocket_app.price_stats import PriceStats, PriceStreamHub, reset_hub
@@ -158,6 +160,9 @@ async def layer():
     yield current
     await current.flush()
     channel_layers.backends.clear()
+    # The ORM ran in sync_to_async's thread: close its connection, or PostgreSQL cannot drop
+    # the test database at the end of the session.
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
