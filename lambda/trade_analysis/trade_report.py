@@ -82,7 +82,7 @@ def _ticker_report(st: TickerStats, vwap_places: int) -> dict[str, Any]:
             "trade_id": st.max_row[0],
             "price": st.max_row[4],
             "quantity": st.max_qty,
-            "timestamp": st.max_row[1],
+            "timestamp": st.max_ts,
         },
         "volume_by_hour": {
             f"{hour:02d}": buckets[2 * hour] + buckets[2 * hour + 1] for hour in range(24)

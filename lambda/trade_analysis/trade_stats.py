@@ -59,6 +59,7 @@ class TickerStats:
         "buckets",
         "count",
         "max_qty",
+        "max_ts",
         "max_row",
         "open_ts",
         "open_row",
@@ -74,6 +75,7 @@ class TickerStats:
         self.buckets = [0] * 48
         self.count = 0
         self.max_qty = 0
+        self.max_ts = ""
         self.max_row: list[str] | None = None
         self.open_ts = _AFTER_ANY_TIMESTAMP
         self.open_row: list[str] | None = None
@@ -165,6 +167,7 @@ class DayStats:
             st.count += 1
             if qty > st.max_qty:
                 st.max_qty = qty
+                st.max_ts = ts
                 st.max_row = row
             if ts < st.open_ts:
                 st.open_ts = ts
@@ -245,6 +248,7 @@ def _apply(st: TickerStats, ts: str, bucket: int, price: str, qty: int, row: lis
     st.count += 1
     if qty > st.max_qty:
         st.max_qty = qty
+        st.max_ts = ts
         st.max_row = row
     if ts < st.open_ts:
         st.open_ts = ts
