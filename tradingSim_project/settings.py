@@ -246,3 +246,5 @@ EXTRA_BACKGROUND_SERVICES = [
     *globals().get("EXTRA_BACKGROUND_SERVICES", []),
     ("price feed", "trading_app.market_data.service.run_feed_service"),
 ]
+# yfinance logs every failed download at ERROR; the provider reports it once, in its own words.
+LOGGING["loggers"]["yfinance"] = {"level": "CRITICAL"}
