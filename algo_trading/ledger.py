@@ -14,16 +14,16 @@ move the average cost; partial exits realise P&L against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .models import ts_to_datetime
 
 
-@dataclass(slots=True)
-class Trade:
+class Trade(NamedTuple):
+    """One closed round trip. A NamedTuple: the ledger books tens of thousands per run."""
+
     side: str  # "long" | "short"
     entry_ts: int
     exit_ts: int
@@ -50,6 +50,9 @@ class Trade:
             "entry_bar": self.entry_bar,
             "exit_bar": self.exit_bar,
         }
+
+
+_new_trade = tuple.__new__  # C-level construction, skipping NamedTuple's Python __new__
 
 
 class Ledger:
@@ -126,19 +129,23 @@ class Ledger:
 
     def _finish(self, bar: int, ts: int) -> None:
         pnl = self._gross - self._commission
+        entry_value = self._entry_value
         self.trades.append(
-            Trade(
-                side="long" if self._side > 0 else "short",
-                entry_ts=self._entry_ts,
-                exit_ts=ts,
-                entry_bar=self._entry_bar,
-                exit_bar=bar,
-                entry_price=self._entry_value / self._entry_qty,
-                exit_price=self._exit_value / self._exit_qty,
-                size=self._entry_qty,
-                pnl=pnl,
-                return_pct=pnl / self._entry_value * 100.0,
-                commission=self._commission,
+            _new_trade(
+                Trade,
+                (
+                    "long" if self._side > 0 else "short",
+                    self._entry_ts,
+                    ts,
+                    self._entry_bar,
+                    bar,
+                    entry_value / self._entry_qty,
+                    self._exit_value / self._exit_qty,
+                    self._entry_qty,
+                    pnl,
+                    pnl / entry_value * 100.0,
+                    self._commission,
+                ),
             )
         )
         self._side = 0

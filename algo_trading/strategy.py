@@ -193,7 +193,9 @@ class Strategy:
     def order_target(self, target: int, limit: float | None = None) -> Order | None:
         """Submit whatever order moves position (plus pending orders) to ``target`` shares."""
         broker = self._broker
-        delta = target - broker.position() - self.pending_qty()
+        orders = broker.open_orders()
+        pending = sum(o.signed_qty for o in orders) if orders else 0
+        delta = target - broker.position() - pending
         if delta > 0:
             return broker.submit_order(BUY, delta, limit)
         if delta < 0:
