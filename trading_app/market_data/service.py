@@ -77,9 +77,10 @@ def load_instruments(symbols: Sequence[str] | None = None) -> dict[str, SeedInst
     """Active instruments (or the named ones) with their start price and tick size (sync ORM)."""
     from trading_app.models import Instrument
 
-    rows = Instrument.objects.filter(active=True)
     if symbols:
         rows = Instrument.objects.filter(symbol__in=[s.upper() for s in symbols])
+    else:
+        rows = Instrument.objects.filter(active=True)
     return {
         row.symbol: SeedInstrument(reference_price=row.mark_price, tick_size=row.tick_size)
         for row in rows
@@ -137,6 +138,15 @@ def progress_line(feed: FailoverFeed, publisher: TickPublisher) -> str:
     return (
         f"{time.strftime('%H:%M:%S')} source={feed.active_name or 'none'} "
         f"published={publisher.published} dropped={counters['dropped_total']} | {prices}"
+    )
+
+
+def summary_line(feed: FailoverFeed, publisher: TickPublisher) -> str:
+    counters = publisher.counters()
+    return (
+        f"published {counters['published']} ticks, dropped {counters['dropped_total']} "
+        f"{counters['dropped']}, source {feed.active_name or 'none'}, "
+        f"switches {feed.switch_count}"
     )
 
 

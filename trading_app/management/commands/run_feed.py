@@ -14,6 +14,7 @@ from trading_app.market_data.service import (
     build_publisher,
     load_instruments,
     run_feed,
+    summary_line,
 )
 
 
@@ -92,13 +93,4 @@ class Command(BaseCommand):
             progress_every=opts["progress_every"],
             duration=opts["duration"],
         )
-        self.stdout.write(progress_line_final(feed, publisher))
-
-
-def progress_line_final(feed, publisher) -> str:
-    counters = publisher.counters()
-    return (
-        f"published {counters['published']} ticks, dropped {counters['dropped_total']} "
-        f"{counters['dropped']}, source {feed.active_name or 'none'}, "
-        f"switches {feed.switch_count}"
-    )
+        self.stdout.write(summary_line(feed, publisher))
