@@ -293,7 +293,7 @@ class Engine:
                     self._expire(msg[1], events)
                 else:
                     append(_malformed(msg))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 # Only input that cannot be a message lands here (wrong length, unhashable id or
                 # symbol), and before any state changed; anything else is an engine bug: raise.
                 if _well_formed(msg):
