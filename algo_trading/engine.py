@@ -110,7 +110,7 @@ class BacktestBroker(Broker):
         led = self.ledger
         i = self._history.end - 1
         if i < 0:
-            return led.cash + (led.position * led.fill_price[-1] if led.fill_price else 0.0)
+            return led.cash + (led.position * led.fills[-1][2] if led.fills else 0.0)
         return led.cash + led.position * float(self._close[i])
 
     def now(self) -> datetime:

@@ -64,10 +64,8 @@ class Ledger:
         self.position = 0
         self.avg_cost = 0.0
         self.trades: list[Trade] = []
-        self.fill_bar: list[int] = []
-        self.fill_qty: list[int] = []
-        self.fill_price: list[float] = []
-        self.fill_commission: list[float] = []
+        #: (bar, signed qty, price, commission) per fill, in booking order
+        self.fills: list[tuple[int, int, float, float]] = []
         self.total_commission = 0.0
         # the open round trip
         self._side = 0
@@ -82,10 +80,7 @@ class Ledger:
 
     def apply(self, bar: int, ts: int, qty: int, price: float, commission: float) -> None:
         """Book a fill of signed ``qty`` at ``price``."""
-        self.fill_bar.append(bar)
-        self.fill_qty.append(qty)
-        self.fill_price.append(price)
-        self.fill_commission.append(commission)
+        self.fills.append((bar, qty, price, commission))
         self.total_commission += commission
         self.cash -= qty * price + commission
         pos = self.position
@@ -167,12 +162,11 @@ class Ledger:
     def curves(self, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position, equity) at each bar's close, rebuilt from the fill log with numpy."""
         n = len(close)
-        if not self.fill_bar:
+        if not self.fills:
             return np.zeros(n), np.full(n, self.initial_cash)
-        bars = np.asarray(self.fill_bar, dtype=np.int64)
-        qty = np.asarray(self.fill_qty, dtype=np.float64)
-        price = np.asarray(self.fill_price, dtype=np.float64)
-        comm = np.asarray(self.fill_commission, dtype=np.float64)
+        log = np.array(self.fills, dtype=np.float64)  # bars and quantities are exact in float64
+        bars = log[:, 0].astype(np.int64)
+        qty, price, comm = log[:, 1], log[:, 2], log[:, 3]
         position = np.cumsum(np.bincount(bars, weights=qty, minlength=n))
         cash_flow = np.bincount(bars, weights=-(qty * price) - comm, minlength=n)
         cash = self.initial_cash + np.cumsum(cash_flow)

@@ -39,40 +39,49 @@ def run_vectorised(
 
     ledger = Ledger(cash)
     close = data.close
-    opens, highs, lows, ts = data.open, data.high, data.low, data.ts
     window = sizer.window
+    # Gather, once, everything the walk needs at the change bars (decisions) and the bars
+    # after them (fills) as Python floats: per-element numpy indexing would dominate.
+    fill_at = np.minimum(changes + 1, n - 1)
+    decide = changes.tolist()
+    dirs = directions[changes].tolist()
+    closes = close[changes].tolist()
+    f_open = data.open[fill_at].tolist()
+    f_high = data.high[fill_at].tolist()
+    f_low = data.low[fill_at].tolist()
+    f_ts = data.ts[fill_at].tolist()
+    apply = ledger.apply
     orders = 0
-    pending_bar = -1  # bar on which the pending order was decided
+    pending = -1  # index into the change arrays of the order waiting for its fill
     pending_qty = 0
 
-    def fill(j: int, qty: int) -> None:
+    def fill(k: int, qty: int) -> None:
         side = BUY if qty > 0 else SELL
-        o, h, lo = float(opens[j]), float(highs[j]), float(lows[j])
-        price = slippage(side, fill_price(side, None, o, h, lo), h, lo)  # type: ignore[arg-type]
-        ledger.apply(j, int(ts[j]), qty, price, commission(abs(qty), price))
+        h, lo = f_high[k], f_low[k]
+        price = slippage(side, fill_price(side, None, f_open[k], h, lo), h, lo)  # type: ignore[arg-type]
+        apply(decide[k] + 1, f_ts[k], qty, price, commission(abs(qty), price))
 
-    for t in changes.tolist():
+    for k, t in enumerate(decide):
         if pending_qty:
-            fill(pending_bar + 1, pending_qty)  # pending_bar + 1 <= t: changes are increasing
+            fill(pending, pending_qty)  # on bar decide[pending] + 1 <= t: changes increase
             pending_qty = 0
-        d = int(directions[t])
+        d = dirs[k]
         position = ledger.position
         if d == 0:
             target = 0
         else:
-            price = float(close[t])
+            price = closes[k]
             equity = ledger.cash + position * price
             start = t + 1 - window
-            qty = sizer.quantity(price, equity, close[start if start > 0 else 0 : t + 1])
-            target = d * qty
+            target = d * sizer.quantity(price, equity, close[start if start > 0 else 0 : t + 1])
         delta = target - position
         if delta:
-            pending_bar, pending_qty = t, delta
+            pending, pending_qty = k, delta
             orders += 1
     open_orders = 0
     if pending_qty:
-        if pending_bar + 1 < n:
-            fill(pending_bar + 1, pending_qty)
+        if decide[pending] + 1 < n:
+            fill(pending, pending_qty)
         else:
             open_orders = 1
     return RawRun(
