@@ -174,6 +174,26 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ["user", "cash", "halted", "halted_reason", "created_at"]
     list_filter = ["halted"]
     search_fields = ["user__username"]
+    actions = ["halt_accounts", "resume_accounts"]
+
+    @admin.action(description="Halt trading for the selected accounts (cancels their open orders)")
+    def halt_accounts(self, request, queryset):
+        from trading_app.risk import halts
+
+        who = request.user.get_username()
+        for account_id in queryset.values_list("id", flat=True):
+            halts.halt_account(account_id, f"{halts.DEFAULT_ACCOUNT_REASON} (by {who}, admin)")
+        self.message_user(
+            request, f"halted {queryset.count()} account(s); their orders are canceled"
+        )
+
+    @admin.action(description="Resume trading for the selected accounts")
+    def resume_accounts(self, request, queryset):
+        from trading_app.risk import halts
+
+        for account_id in queryset.values_list("id", flat=True):
+            halts.resume_account(account_id)
+        self.message_user(request, f"resumed {queryset.count()} account(s)")
 
 
 @admin.register(Instrument)
@@ -209,6 +229,8 @@ class BacktestRunAdmin(admin.ModelAdmin):
 
 @admin.register(RiskLimits)
 class RiskLimitsAdmin(admin.ModelAdmin):
+    """Per-account overrides; an empty field means settings.RISK_DEFAULTS applies."""
+
     list_display = [
         "account",
         "max_order_qty",
@@ -217,11 +239,74 @@ class RiskLimitsAdmin(admin.ModelAdmin):
         "max_gross_exposure",
         "price_collar_pct",
         "max_orders_per_second",
+        "max_volume_pct",
         "max_daily_loss",
+        "updated_at",
     ]
     search_fields = ["account__user__username"]
+    raw_id_fields = ["account"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        from django import forms
+
+        from trading_app.risk.limits import (
+            LIMIT_FIELDS,
+            LimitsValidationError,
+            defaults,
+            validate_overrides,
+        )
+
+        base = super().get_form(request, obj, **kwargs)
+        default_values = defaults()
+
+        class RiskLimitsForm(base):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                for name in LIMIT_FIELDS:
+                    if name in self.fields:
+                        self.fields[name].help_text = f"empty: default {default_values[name]}"
+
+            def clean(self):
+                data = super().clean()
+                values = {k: data.get(k) for k in LIMIT_FIELDS if data.get(k) is not None}
+                if values:
+                    try:
+                        validate_overrides(values)
+                    except LimitsValidationError as exc:
+                        raise forms.ValidationError(
+                            {k: v for k, v in exc.errors.items() if k in self.fields}
+                        ) from None
+                return data
+
+        return RiskLimitsForm
 
 
 @admin.register(ExchangeStatus)
 class ExchangeStatusAdmin(admin.ModelAdmin):
+    """The exchange kill switch: halting cancels every open order; resuming reopens trading."""
+
     list_display = ["id", "halted", "reason", "updated_at"]
+    actions = ["halt_exchange", "resume_exchange"]
+
+    def save_model(self, request, obj, form, change):
+        from trading_app.risk import halts
+
+        if obj.halted:
+            halts.halt_exchange(obj.reason or f"{halts.DEFAULT_EXCHANGE_REASON} (by admin)")
+        else:
+            halts.resume_exchange()
+        obj.refresh_from_db()
+
+    @admin.action(description="Halt the exchange (cancels every open order)")
+    def halt_exchange(self, request, queryset):
+        from trading_app.risk import halts
+
+        halts.halt_exchange(f"{halts.DEFAULT_EXCHANGE_REASON} (by {request.user.get_username()})")
+        self.message_user(request, "the exchange is halted; every open order is being canceled")
+
+    @admin.action(description="Resume trading on the exchange")
+    def resume_exchange(self, request, queryset):
+        from trading_app.risk import halts
+
+        halts.resume_exchange()
+        self.message_user(request, "the exchange is open again")

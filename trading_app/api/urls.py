@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from trading_app.api import views
+from trading_app.api import risk_views, views
 
 router = DefaultRouter()
 router.register("orders", views.OrderViewSet, basename="order")
@@ -13,5 +13,11 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("market-data/", views.MarketDataView.as_view(), name="market-data"),
+    path("risk/limits/", risk_views.RiskLimitsView.as_view(), name="risk-limits"),
+    path("risk/halt/", risk_views.HaltView.as_view(), name="risk-halt"),
+    path("risk/resume/", risk_views.ResumeView.as_view(), name="risk-resume"),
+    path("risk/metrics/", risk_views.RiskMetricsView.as_view(), name="risk-metrics"),
+    path("portfolio/", risk_views.PortfolioView.as_view(), name="portfolio"),
+    path("portfolio/equity/", risk_views.EquityHistoryView.as_view(), name="portfolio-equity"),
     path("", include(router.urls)),
 ]

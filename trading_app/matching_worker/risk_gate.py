@@ -1,34 +1,674 @@
-"""Pre-trade checks run by the worker, the one path every order takes before the book.
+"""Pre-trade risk checks, run by the matching worker: the one path every order takes to the book.
 
-Refreshed once per batch (one query each) rather than per order, so the checks cost
-microseconds on the hot path. Reasons start with a stable code, e.g. "HALTED: ...".
+REST orders (committed "accepted", then scanned) and WebSocket orders (sent inline over the
+channel layer) both reach `MatchingWorker._submit`, which asks `RiskGate.check` before the engine.
+The worker is the single writer of its shard, so two orders of one account racing each other are
+checked one after the other against state that already counts the first: they can never together
+break a limit.
+
+State is kept in memory (see `trading_app.risk.state`): what each open order the gate let through
+still reserves, positions and cash updated from the batch's fills, and instrument marks. It is
+re-read from the database at most once per batch for the accounts in that batch (one query per
+table), which also picks up halts, limit changes and manual trades. A check is then a handful of
+dictionary look-ups and Decimal operations (see bench/risk_checks.py), never a query.
+
+Reasons start with a stable code (`trading_app.risk.codes`), e.g.
+"MAX_ORDER_QTY: quantity 51 exceeds the limit of 50".
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.utils import timezone
+
+from matching import events as ev
 from trading_app.matching_worker.state import LiveOrder
 from trading_app.models import Account, ExchangeStatus
+from trading_app.risk import checks, codes, config
+from trading_app.risk.alerts import AlertBox
+from trading_app.risk.checks import Refusal
+from trading_app.risk.equity import revalue, snapshot_rows
+from trading_app.risk.exposure import cash_required, gross_term
+from trading_app.risk.halts import DEFAULT_ACCOUNT_REASON, halt_account, halt_message
+from trading_app.risk.limits import load_limits
+from trading_app.risk.loading import (
+    load_accounts,
+    load_baselines,
+    load_instruments,
+    load_positions,
+)
+from trading_app.risk.state import AccountRisk, Exposure, InstrumentInfo, Reservation
+from trading_app.risk.token_bucket import TokenBucket
+
+log = logging.getLogger("tradingsim.risk")
+
+ZERO = Decimal("0")
+LOAD_CHUNK = 500
 
 
 class RiskGate:
-    def __init__(self) -> None:
-        self.halted_accounts: dict[int, str] = {}
+    def __init__(self, worker=None) -> None:
+        self.worker = worker  # the MatchingWorker (for live orders, volumes, tick sizes)
+        self.enabled = config.checks_enabled()
         self.exchange_halted: str | None = None
+        self.halted_accounts: dict[int, str] = {}  # only used with the checks disabled
+        self.accounts: dict[int, AccountRisk] = {}
+        self.instruments: dict[int, InstrumentInfo] = {}
+        self.reserved: dict[uuid.UUID, Reservation] = {}
+        self.alerts = AlertBox()
+        self.min_volume = config.liquidity_min_volume()
+        self.warn = Decimal(str(config.warning_fraction()))
+        self.rate_warn = 1.0 - config.warning_fraction()
+        self._fresh: set[int] = set()  # accounts re-read from the database in this batch
+        self._pending_halts: list[int] = []
+        self._started = False
+        self._marks_at = 0.0
+        self._snapshot_at = 0.0
+
+    # ------------------------------------------------------------------------------ batch hooks
+
+    def begin_batch(self, messages: list[dict]) -> list[dict]:
+        """Start of a batch: re-read halts; housekeeping; prepend halts the gate itself decided.
+
+        Returns the batch's messages, with `account.halt` for accounts halted by the daily loss
+        limit since the last batch, so the worker cancels their orders in this batch.
+        """
+        self._fresh.clear()
+        status = ExchangeStatus.objects.filter(pk=1, halted=True).values_list("reason", flat=True)
+        reason = status.first()
+        self.exchange_halted = (reason or "trading is halted") if reason is not None else None
+        if not self.enabled:
+            self.halted_accounts = dict(
+                Account.objects.filter(halted=True).values_list("id", "halted_reason")
+            )
+            return messages
+        try:
+            self._housekeeping()
+        except Exception:  # never let bookkeeping stop the exchange; the next batch retries
+            log.exception("risk housekeeping failed")
+        if self._pending_halts:
+            halts = [halt_message(a) for a in self._pending_halts]
+            self._pending_halts = []
+            return halts + list(messages)
+        return messages
 
     def refresh(self) -> None:
-        self.halted_accounts = dict(
-            Account.objects.filter(halted=True).values_list("id", "halted_reason")
-        )
-        status = (
-            ExchangeStatus.objects.filter(pk=1, halted=True)
-            .values_list("reason", flat=True)
-            .first()
-        )
-        self.exchange_halted = (status or "trading is halted") if status is not None else None
+        """Older name of begin_batch for callers that pass no messages."""
+        messages = self.begin_batch([])
+        self._pending_halts.extend(m["account_id"] for m in messages)
+
+    def prepare(self, account_ids: Iterable[int]) -> None:
+        """Re-read the accounts of this batch (once per batch each): cash, halt, positions, limits."""
+        if not self.enabled:
+            return
+        fresh = self._fresh
+        ids = {a for a in account_ids if a not in fresh}
+        if ids:
+            fresh.update(ids)
+            self._load(ids, halt=False)  # the account's order finds a loss and says DAILY_LOSS
+
+    def after_batch(self, result) -> None:
+        """After the batch committed: fills move positions and cash; closed orders free what they
+        reserved; marks move; then daily loss, warnings, and the alerts are sent."""
+        if not self.enabled:
+            return
+        try:
+            self._apply_batch(result)
+        except Exception:
+            log.exception("risk bookkeeping after a batch failed; reloading state next batch")
+            self._started = False
+            self.accounts.clear()
+            self.reserved.clear()
+        self.alerts.flush()
+
+    # ------------------------------------------------------------------------------ the checks
 
     def check(self, order: LiveOrder) -> str | None:
+        """None to let the order through (and count it), or the reason it is rejected."""
         if self.exchange_halted is not None:
-            return f"EXCHANGE_HALTED: {self.exchange_halted}"
-        if order.account_id in self.halted_accounts:
-            return f"ACCOUNT_HALTED: {self.halted_accounts[order.account_id] or 'trading is halted for this account'}"
+            return f"{codes.EXCHANGE_HALTED}: {self.exchange_halted}"
+        account_id = order.account_id
+        if not self.enabled:
+            halted = self.halted_accounts.get(account_id)
+            if halted is not None:
+                return f"{codes.ACCOUNT_HALTED}: {halted or DEFAULT_ACCOUNT_REASON}"
+            return None
+        if account_id not in self._fresh:
+            self.prepare((account_id,))
+        acct = self.accounts.get(account_id)
+        if acct is None:
+            return None  # no such account: the database's foreign key refuses the order
+        if acct.halted is not None:
+            return f"{codes.ACCOUNT_HALTED}: {acct.halted}"
+        limits = acct.limits
+        if acct.day_pnl < -limits.max_daily_loss:
+            refusal = checks.daily_loss(acct)
+            self._halt_for_loss(acct, refusal)
+            return refusal.reason
+        bucket = acct.bucket
+        if not bucket.take(order.created_at.timestamp()):
+            return self._refuse(
+                acct,
+                Refusal(
+                    codes.RATE_LIMIT,
+                    f"more than {limits.max_orders_per_second} orders per second",
+                    limits.max_orders_per_second,
+                    limits.max_orders_per_second,
+                ),
+            )
+        if bucket.tokens < bucket.rate * self.rate_warn:
+            self._rate_warning(acct)
+        info = self.instruments.get(order.instrument_id)
+        if info is None:
+            self._reload_instruments()
+            info = self.instruments.get(order.instrument_id)
+            if info is None:
+                return None
+        is_buy = order.side == "buy"
+        qty = order.qty - order.filled_qty
+        exp = acct.exposures.get(order.instrument_id)
+        if exp is None:
+            exp = Exposure()
+        outcome = self._assess(acct, info, exp, is_buy, order.qty, qty, order)
+        if outcome.__class__ is Refusal:
+            return self._refuse(acct, outcome)
+        if exp is not acct.exposures.get(order.instrument_id):
+            acct.exposures[order.instrument_id] = exp
+        self._apply(acct, exp, is_buy, qty, outcome)
+        self.reserved[order.id] = Reservation(
+            account_id, order.instrument_id, is_buy, qty, outcome[2]
+        )
         return None
+
+    def check_replace(self, order: LiveOrder, qty: int | None, price_ticks: int | None):
+        """A replace is a new order in disguise: check its new size and price the same way.
+
+        Returns None to let the engine apply it, or a REJECTED event the worker reports as
+        `replace_rejected`.
+        """
+        if self.exchange_halted is not None:
+            return [(ev.REJECTED, order.seq, f"{codes.EXCHANGE_HALTED}: {self.exchange_halted}")]
+        if not self.enabled:
+            return None
+        res = self.reserved.get(order.id)
+        acct = self.accounts.get(order.account_id)
+        if res is None or acct is None:
+            return None
+        if acct.halted is not None:
+            return [(ev.REJECTED, order.seq, f"{codes.ACCOUNT_HALTED}: {acct.halted}")]
+        total = qty if qty is not None else order.qty
+        remaining = total - order.filled_qty
+        if remaining <= 0:
+            return None  # the engine refuses it with its own reason
+        limit_price = order.limit_price
+        if price_ticks is not None and limit_price is not None:
+            limit_price = price_ticks * self.worker.tick_sizes[order.symbol]
+        info = self.instruments.get(order.instrument_id)
+        exp = acct.exposures.get(order.instrument_id)
+        if info is None or exp is None:
+            return None
+        self._release(acct, exp, res)  # judge the order as if it were not there yet
+        probe = _Probe(order.type, limit_price, order.stop_price, order.symbol)
+        outcome = self._assess(acct, info, exp, res.is_buy, total, remaining, probe)
+        if outcome.__class__ is Refusal:
+            self._restore(acct, exp, res)
+            self._refuse(acct, outcome)
+            return [(ev.REJECTED, order.seq, outcome.reason)]
+        self._apply(acct, exp, res.is_buy, remaining, outcome)
+        res.qty, res.price = remaining, outcome[2]
+        return None
+
+    def _assess(
+        self,
+        acct: AccountRisk,
+        info: InstrumentInfo,
+        exp: Exposure,
+        is_buy: bool,
+        total: int,
+        qty: int,
+        order,
+    ) -> Refusal | tuple:
+        """Every size/price/exposure check for `qty` more shares; the new terms if they pass."""
+        limits = acct.limits
+        if total > limits.max_order_qty:
+            return checks.order_qty(total, limits.max_order_qty)
+        mark = info.mark
+        limit_price = order.limit_price
+        price = limit_price or order.stop_price or mark
+        if price is None:
+            price = ZERO  # never priced and no price on the order: nothing to value it at
+        notional = qty * price
+        if notional > limits.max_order_notional:
+            return checks.order_notional(notional, limits.max_order_notional)
+        if limit_price is not None:
+            if order.type == "stop_limit":
+                refusal = checks.price_collar(
+                    limit_price, order.stop_price, limits.price_collar_pct, "stop price"
+                )
+            elif mark is not None:
+                refusal = checks.price_collar(
+                    limit_price, mark, limits.price_collar_pct, "reference price"
+                )
+            else:
+                refusal = None
+            if refusal is not None:
+                return refusal
+        worker = self.worker
+        if worker is not None:
+            volume = worker.volume.get(info.symbol, 0)
+            if volume >= self.min_volume:
+                refusal = checks.liquidity(qty, volume, limits.max_volume_pct, info.symbol)
+                if refusal is not None:
+                    return refusal
+        position_limit = limits.max_position_qty
+        if info.max_position is not None and info.max_position < position_limit:
+            position_limit = info.max_position
+        refusal = checks.position(is_buy, qty, exp, position_limit, info.symbol)
+        if refusal is not None:
+            return refusal
+        if mark is None:
+            mark = info.mark = price  # first price seen values the instrument until it trades
+        if is_buy:
+            open_buy, buy_notional, open_sell = (
+                exp.open_buy + qty,
+                exp.open_buy_notional + notional,
+                exp.open_sell,
+            )
+        else:
+            open_buy, buy_notional, open_sell = (
+                exp.open_buy,
+                exp.open_buy_notional,
+                exp.open_sell + qty,
+            )
+        gross = gross_term(exp.pos, open_buy, open_sell, mark)
+        refusal = checks.gross_exposure(acct, exp.gross, gross, limits.max_gross_exposure)
+        if refusal is not None:
+            return refusal
+        required = cash_required(exp.pos, open_buy, buy_notional, open_sell, mark, info.margin)
+        refusal = checks.buying_power(
+            acct, is_buy, exp.required, required, qty, info.symbol, info.margin
+        )
+        if refusal is not None:
+            return refusal
+        return (gross, required, price, notional)
+
+    # ------------------------------------------------------------------------------ bookkeeping
+
+    @staticmethod
+    def _apply(acct: AccountRisk, exp: Exposure, is_buy: bool, qty: int, outcome: tuple) -> None:
+        gross, required, _price, notional = outcome
+        if is_buy:
+            exp.open_buy += qty
+            exp.open_buy_notional += notional
+        else:
+            exp.open_sell += qty
+        acct.gross += gross - exp.gross
+        acct.committed += required - exp.required
+        exp.gross, exp.required = gross, required
+
+    def _release(self, acct: AccountRisk, exp: Exposure, res: Reservation) -> None:
+        self._shift(exp, res.is_buy, -res.qty, -res.qty * res.price)
+        self._recompute(acct, res.instrument_id, exp)
+
+    def _restore(self, acct: AccountRisk, exp: Exposure, res: Reservation) -> None:
+        self._shift(exp, res.is_buy, res.qty, res.qty * res.price)
+        self._recompute(acct, res.instrument_id, exp)
+
+    @staticmethod
+    def _shift(exp: Exposure, is_buy: bool, qty: int, notional: Decimal) -> None:
+        if is_buy:
+            exp.open_buy += qty
+            exp.open_buy_notional += notional
+        else:
+            exp.open_sell += qty
+
+    def _recompute(self, acct: AccountRisk, instrument_id: int, exp: Exposure) -> None:
+        """Re-derive one instrument's terms (at the current mark) and adjust the totals."""
+        info = self.instruments.get(instrument_id)
+        mark = info.mark if info is not None and info.mark is not None else ZERO
+        margin = info.margin if info is not None else ZERO
+        gross = gross_term(exp.pos, exp.open_buy, exp.open_sell, mark)
+        required = cash_required(
+            exp.pos, exp.open_buy, exp.open_buy_notional, exp.open_sell, mark, margin
+        )
+        acct.gross += gross - exp.gross
+        acct.committed += required - exp.required
+        exp.gross, exp.required = gross, required
+
+    def _recompute_all(self, acct: AccountRisk) -> None:
+        acct.gross = acct.committed = ZERO
+        for iid, exp in list(acct.exposures.items()):
+            if not (exp.pos or exp.open_buy or exp.open_sell):
+                del acct.exposures[iid]
+                continue
+            exp.gross = exp.required = ZERO
+            self._recompute(acct, iid, exp)
+
+    def _reserve_live(self, order: LiveOrder) -> None:
+        """Count an order that was already live when the gate started (recovery)."""
+        acct = self.accounts.get(order.account_id)
+        if acct is None:
+            return
+        info = self.instruments.get(order.instrument_id)
+        qty = order.qty - order.filled_qty
+        price = order.limit_price or order.stop_price or (info.mark if info else None) or ZERO
+        exp = acct.exposures.setdefault(order.instrument_id, Exposure())
+        res = Reservation(order.account_id, order.instrument_id, order.side == "buy", qty, price)
+        self.reserved[order.id] = res
+        self._restore(acct, exp, res)
+
+    def _apply_batch(self, result) -> None:
+        if not self._started:
+            return
+        worker = self.worker
+        for symbol, (price, _ts) in result.last_prices.items():
+            iid = worker.instruments[symbol][0] if worker is not None else None
+            info = self.instruments.get(iid)
+            if info is not None:
+                info.mark = price
+        touched: set[tuple[int, int]] = set()
+        accounts = self.accounts
+        for fill in result.fills:
+            taker_buys = fill.taker_side == "buy"
+            for order, is_buy in ((fill.taker, taker_buys), (fill.maker, not taker_buys)):
+                acct = accounts.get(order.account_id)
+                if acct is None:
+                    continue
+                exp = acct.exposures.setdefault(fill.instrument_id, Exposure())
+                notional = fill.qty * fill.price
+                if is_buy:
+                    exp.pos += fill.qty
+                    acct.cash -= notional
+                else:
+                    exp.pos -= fill.qty
+                    acct.cash += notional
+                touched.add((order.account_id, fill.instrument_id))
+        reserved = self.reserved
+        for order in result.touched.values():
+            res = reserved.get(order.id)
+            if res is None:
+                continue
+            remaining = order.qty - order.filled_qty if order.is_open else 0
+            price = order.limit_price if order.limit_price is not None else res.price
+            if remaining != res.qty or price != res.price:
+                acct = accounts.get(res.account_id)
+                if acct is not None:
+                    exp = acct.exposures.setdefault(res.instrument_id, Exposure())
+                    self._shift(
+                        exp,
+                        res.is_buy,
+                        remaining - res.qty,
+                        remaining * price - res.qty * res.price,
+                    )
+                    touched.add((res.account_id, res.instrument_id))
+                res.qty, res.price = remaining, price
+            if remaining == 0:
+                del reserved[order.id]
+        seen: set[int] = set()
+        for account_id, iid in touched:
+            acct = accounts[account_id]
+            exp = acct.exposures.get(iid)
+            if exp is not None:
+                self._recompute(acct, iid, exp)
+                self._position_usage(acct, iid, exp)
+            seen.add(account_id)
+        for account_id in seen:
+            acct = accounts[account_id]
+            revalue(acct, self.instruments)
+            self._evaluate(acct)
+
+    # ------------------------------------------------------------------------------ loading
+
+    def _start(self) -> None:
+        """First batch: instruments, then every order live in the books counts from now on."""
+        self.instruments = load_instruments()
+        self._marks_at = self._snapshot_at = time.monotonic()
+        live = list(self.worker.live.values()) if self.worker is not None else []
+        ids = {o.account_id for o in live}
+        if ids:
+            self._fresh.update(ids)
+            self._load(ids)
+        for order in live:
+            self._reserve_live(order)
+        for account_id in ids:
+            acct = self.accounts.get(account_id)
+            if acct is not None:
+                revalue(acct, self.instruments)
+        self._started = True
+
+    def _load(self, ids: set[int], halt: bool = True) -> None:
+        if not self._started and not self.instruments:
+            self.instruments = load_instruments()
+        for chunk in _chunks(sorted(ids), LOAD_CHUNK):
+            self._load_chunk(chunk, halt)
+
+    def _load_chunk(self, ids: list[int], halt: bool) -> None:
+        rows = load_accounts(ids)
+        positions = load_positions(ids)
+        limits = load_limits(ids)
+        today = timezone.now().date()
+        loaded: list[AccountRisk] = []
+        for account_id in ids:
+            row = rows.get(account_id)
+            if row is None:
+                continue
+            cash, halted, halted_reason = row
+            lim = limits[account_id]
+            acct = self.accounts.get(account_id)
+            if acct is None:
+                acct = AccountRisk(
+                    account_id, cash, lim, TokenBucket(lim.max_orders_per_second, 0.0)
+                )
+                self.accounts[account_id] = acct
+            else:
+                acct.cash = cash
+                if acct.limits != lim:
+                    acct.limits = lim
+                    acct.bucket.set_rate(lim.max_orders_per_second)
+            acct.halted = (halted_reason or DEFAULT_ACCOUNT_REASON) if halted else None
+            held = positions.get(account_id, {})
+            for iid, exp in acct.exposures.items():
+                exp.pos = held.get(iid, 0)
+            for iid, qty in held.items():
+                if iid not in acct.exposures:
+                    acct.exposures[iid] = Exposure(pos=qty)
+            self._recompute_all(acct)
+            loaded.append(acct)
+        self._baselines([a for a in loaded if a.day != today])
+        for acct in loaded:
+            revalue(acct, self.instruments)
+            self._evaluate(acct, halt)
+
+    def _baselines(self, accounts: list[AccountRisk]) -> None:
+        """Start-of-day equity for accounts seen for the first time today; record the missing."""
+        if not accounts:
+            return
+        now = timezone.now()
+        found = load_baselines([a.account_id for a in accounts], now)
+        missing = []
+        for acct in accounts:
+            acct.sod_equity = None
+            revalue(acct, self.instruments)
+            baseline = found.get(acct.account_id)
+            if baseline is None:
+                baseline = acct.equity
+                missing.append(acct)
+            acct.sod_equity = baseline
+            acct.day = now.date()
+        if missing:
+            from trading_app.models import EquitySnapshot
+
+            EquitySnapshot.objects.bulk_create(snapshot_rows(missing, self.instruments, now))
+
+    def _reload_instruments(self) -> None:
+        fresh = load_instruments()
+        for iid, info in fresh.items():
+            known = self.instruments.get(iid)
+            if known is None:
+                self.instruments[iid] = info
+            else:
+                if info.mark is not None:
+                    known.mark = info.mark
+                known.margin, known.max_position = info.margin, info.max_position
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if not self._started:
+            self._start()
+            return
+        if now - self._marks_at >= config.marks_refresh_seconds():
+            self._marks_at = now
+            self._reload_instruments()
+            today = timezone.now().date()
+            self._baselines([a for a in self.accounts.values() if a.day != today])
+            for acct in self.accounts.values():
+                if acct.exposures:
+                    self._recompute_all(acct)
+                    revalue(acct, self.instruments)
+                    self._evaluate(acct)
+        shard = self.worker.shard if self.worker is not None else 0
+        if shard == 0 and now - self._snapshot_at >= config.snapshot_seconds():
+            self._snapshot_at = now
+            self._snapshot()
+        self.alerts.flush()
+
+    def _snapshot(self) -> None:
+        """Equity history: re-read every tracked account (fresh cash and positions), one insert."""
+        from trading_app.risk.equity import write_snapshots
+
+        ids = set(self.accounts)
+        if not ids:
+            return
+        self._fresh.update(ids)
+        self._load(ids)
+        written = write_snapshots(
+            [self.accounts[i] for i in sorted(ids) if i in self.accounts],
+            self.instruments,
+            timezone.now(),
+        )
+        log.debug("wrote %d equity snapshots", written)
+
+    # ------------------------------------------------------------------------------ limits hit
+
+    def _refuse(self, acct: AccountRisk, refusal: Refusal) -> str:
+        self.alerts.breach(
+            acct.account_id, refusal.code, refusal.message, refusal.value, refusal.limit
+        )
+        return refusal.reason
+
+    def _halt_for_loss(self, acct: AccountRisk, refusal: Refusal) -> None:
+        """Daily loss limit broken: halt the account durably and cancel its orders everywhere."""
+        if acct.halted is not None:
+            return
+        acct.halted = refusal.reason
+        self.alerts.breach(
+            acct.account_id, refusal.code, refusal.message, refusal.value, refusal.limit
+        )
+        shard = self.worker.shard if self.worker is not None else None
+        try:
+            halt_account(acct.account_id, refusal.reason, skip_shard=shard)
+        except Exception:
+            log.exception("could not record the halt of account %s", acct.account_id)
+        self._pending_halts.append(acct.account_id)
+
+    def _evaluate(self, acct: AccountRisk, halt: bool = True) -> None:
+        """Daily loss (halts on a breach) and usage warnings of the account-wide limits."""
+        limits = acct.limits
+        warn = self.warn
+        loss = -acct.day_pnl
+        if loss > limits.max_daily_loss:
+            if halt:
+                self._halt_for_loss(acct, checks.daily_loss(acct))
+        else:
+            self.alerts.usage(
+                acct.alert_levels,
+                acct.account_id,
+                codes.DAILY_LOSS,
+                codes.DAILY_LOSS,
+                loss,
+                limits.max_daily_loss,
+                limits.max_daily_loss * warn,
+                f"the day's loss {checks.money(loss)} is over "
+                f"{int(warn * 100)}% of the limit {checks.money(limits.max_daily_loss)}",
+            )
+        self.alerts.usage(
+            acct.alert_levels,
+            acct.account_id,
+            codes.MAX_GROSS_EXPOSURE,
+            codes.MAX_GROSS_EXPOSURE,
+            acct.gross,
+            limits.max_gross_exposure,
+            limits.max_gross_exposure * warn,
+            f"gross exposure {checks.money(acct.gross)} is over {int(warn * 100)}% of the "
+            f"limit {checks.money(limits.max_gross_exposure)}",
+        )
+        if acct.cash > 0:
+            self.alerts.usage(
+                acct.alert_levels,
+                acct.account_id,
+                codes.BUYING_POWER,
+                codes.BUYING_POWER,
+                acct.committed,
+                acct.cash,
+                acct.cash * warn,
+                f"open orders and shorts hold {checks.money(acct.committed)}, over "
+                f"{int(warn * 100)}% of the cash {checks.money(acct.cash)}",
+            )
+
+    def _position_usage(self, acct: AccountRisk, iid: int, exp: Exposure) -> None:
+        info = self.instruments.get(iid)
+        if info is None:
+            return
+        limit = acct.limits.max_position_qty
+        if info.max_position is not None and info.max_position < limit:
+            limit = info.max_position
+        worst = max(exp.pos + exp.open_buy, exp.open_sell - exp.pos)
+        self.alerts.usage(
+            acct.alert_levels,
+            acct.account_id,
+            f"{codes.MAX_POSITION}:{info.symbol}",
+            codes.MAX_POSITION,
+            worst,
+            limit,
+            limit * self.warn,
+            f"{info.symbol}: the position could reach {worst} with open orders, over "
+            f"{int(self.warn * 100)}% of the limit {limit}",
+        )
+
+    def _rate_warning(self, acct: AccountRisk) -> None:
+        rate = acct.limits.max_orders_per_second
+        used = rate - int(acct.bucket.tokens)
+        self.alerts.usage(
+            acct.alert_levels,
+            acct.account_id,
+            codes.RATE_LIMIT,
+            codes.RATE_LIMIT,
+            used,
+            rate,
+            rate * float(self.warn),
+            f"{used} of {rate} orders in the last second",
+        )
+
+
+class _Probe:
+    """The fields of an order `_assess` reads, for a replace's new price."""
+
+    __slots__ = ("type", "limit_price", "stop_price", "symbol")
+
+    def __init__(self, type_: str, limit_price, stop_price, symbol: str) -> None:
+        self.type, self.limit_price, self.stop_price, self.symbol = (
+            type_,
+            limit_price,
+            stop_price,
+            symbol,
+        )
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -57,7 +57,7 @@ class MatchingWorker:
         self.tick_sizes: dict[str, Decimal] = {}
         self._counter = 0
         self.applier = EventApplier(self.live, self.tick_sizes, self.next_number)
-        self.risk = RiskGate()
+        self.risk = RiskGate(self)
         self.session = SessionClock(settings.SESSION_END_UTC)
         # Market data sequence numbers: strictly increasing per symbol, also across restarts.
         self.market_seq: dict[str, int] = {}
@@ -207,7 +207,7 @@ class MatchingWorker:
         """
         now = timezone.now()
         result = BatchResult()
-        self.risk.refresh()
+        messages = self.risk.begin_batch(messages)
         submits: list[dict] = []
         for message in messages:
             kind = message.get("type")
@@ -246,6 +246,7 @@ class MatchingWorker:
             raise
         self._unindex_closed(result)
         self._after_commit(result, positions)
+        self.risk.after_batch(result)
         self.stats["batches"] += 1
         self.stats["fills"] += len(result.fills)
         return result
@@ -266,6 +267,7 @@ class MatchingWorker:
             )[: self.batch_size]
         )
         self._scan_wanted = len(rows) == self.batch_size  # more waiting: scan again at once
+        self.risk.prepare(row.account_id for row in rows)
         for row in rows:
             if row.id in self.by_id or row.id in result.touched:
                 continue
@@ -300,6 +302,7 @@ class MatchingWorker:
                 client_order_id__in={o.client_order_id for o in batch},
             ).select_related("instrument")
         }
+        self.risk.prepare(o.account_id for o in batch)
         for order in batch:
             row = existing.get((order.account_id, order.client_order_id))
             if row is not None:
@@ -418,7 +421,9 @@ class MatchingWorker:
         except (ValueError, InvalidOperation) as exc:
             result.errors.append((order.account_id, _error(message, "invalid_replace", str(exc))))
             return
-        events = self.engine.replace(order.seq, qty=qty, price=ticks)
+        events = self.risk.check_replace(order, qty, ticks) or self.engine.replace(
+            order.seq, qty=qty, price=ticks
+        )
         if events and events[0][0] == ev.REJECTED:
             result.errors.append(
                 (order.account_id, _error(message, "replace_rejected", events[0][2]))

@@ -12,12 +12,14 @@ from trading_app.models.enums import (
 from trading_app.models.instruments import Instrument
 from trading_app.models.orders import Order, Trade
 from trading_app.models.platform import BacktestRun, ExchangeStatus, RiskLimits, TradeAnalysis
+from trading_app.models.risk import EquitySnapshot
 
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
     "Account",
     "BacktestRun",
+    "EquitySnapshot",
     "ExchangeStatus",
     "Instrument",
     "Liquidity",
