@@ -16,6 +16,7 @@ from .params import Param, ParameterError
 from .result import BacktestResult
 from .runner import run_backtest
 from .strategy import Strategy
+from .sweep import run_sweep
 from .synthetic import generate_bars
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "load_csv",
     "registry",
     "run_backtest",
+    "run_sweep",
     "validate_bars",
 ]

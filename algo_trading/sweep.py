@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -120,11 +121,15 @@ def run_sweep(
     metric: str = "sharpe",
     workers: int | None = None,
     progress: TextIO | bool | None = True,
+    start_method: str | None = None,
     **backtest_kwargs: Any,
 ) -> SweepResult:
     """Backtest every grid point; rank by ``metric``. ``backtest_kwargs`` go to run_backtest.
 
     ``progress``: True for stderr (looked up at call time), a stream, or None/False for quiet.
+    ``start_method``: multiprocessing start method for the workers (None: the platform
+    default). Inside a threaded server prefer "forkserver" or "spawn"; note that strategies
+    registered at run time (not importable) only reach workers started with "fork".
     """
     if progress is True:
         progress = sys.stderr
@@ -170,8 +175,12 @@ def run_sweep(
         for index, params in enumerate(combos):
             report(_run_one(index, strategy_name, params))
     else:
+        context = multiprocessing.get_context(start_method) if start_method else None
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(bars, backtest_kwargs)
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(bars, backtest_kwargs),
         ) as pool:
             futures = [pool.submit(_run_one, i, strategy_name, p) for i, p in enumerate(combos)]
             for fut in as_completed(futures):

@@ -233,3 +233,60 @@ def test_sizing_models():
     rets = np.diff(np.log(closes[20:41]))
     vol = np.std(rets, ddof=1) * np.sqrt(252)
     assert r.position.iloc[-1] == int(100_000 * (0.08 / vol) / closes[40])
+
+
+def test_now_and_state_inside_hooks():
+    bars = make_bars([10, 11, 12, 13], opens=[10, 10.5, 11.5, 12.5])
+    seen = {}
+
+    class Probe(Strategy):
+        name = "probe"
+
+        def on_start(self):
+            self.k = -1
+
+        def on_bar(self, bar):
+            self.k += 1
+            assert self.now == bar.time
+            if self.k == 0:
+                self.buy(4)
+
+        def on_fill(self, fill):
+            # at bar 1's open: history still ends at bar 0, equity marks at bar 0's close
+            seen.update(
+                now=self.now,
+                hist=len(self.history),
+                pos=self.position,
+                cash=self.cash,
+                equity=self.equity,
+            )
+
+    run_backtest(Probe(), bars, engine="event")
+    assert seen["now"] == bars.index[1].tz_localize("UTC").to_pydatetime()
+    assert seen["hist"] == 1 and seen["pos"] == 4
+    assert seen["cash"] == 100_000 - 4 * 10.5
+    assert seen["equity"] == seen["cash"] + 4 * 10
+
+
+def test_unbound_strategy_gives_a_clear_error():
+    from algo_trading.strategy import StrategyNotBoundError
+
+    s = Script()
+    with pytest.raises(StrategyNotBoundError):
+        _ = s.position
+    with pytest.raises(StrategyNotBoundError):
+        s.buy(1)
+
+
+def test_sweep_with_spawned_workers():
+    from algo_trading.sweep import run_sweep
+
+    res = run_sweep(
+        "ma_crossover",
+        random_walk(300, seed=4),
+        {"fast": [3, 5]},
+        workers=2,
+        progress=None,
+        start_method="spawn",
+    )
+    assert len(res.rows) == 2 and not res.errors
