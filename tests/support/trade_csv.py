@@ -40,26 +40,38 @@ def trade_line(
 
 
 def generate_lines(rows: int, day: date, seed: int = 1) -> Iterator[str]:
-    """Yield the header and `rows` trade lines, each ending in "\\n"."""
+    """Yield the header and `rows` trade lines, each ending in "\\n".
+
+    Random draws are made in bulk (random.choices) so a million rows take seconds, not minutes.
+    """
     rnd = random.Random(seed)
-    weights = [1.0 / (rank + 1) for rank in range(len(TICKERS))]  # Zipf-like activity
+    activity = [1.0 / (rank + 1) for rank in range(len(TICKERS))]  # Zipf-like
     mids = {t: rnd.randint(2_000, 60_000) for t in TICKERS}  # cents
+    qty_population = [*_LOTS, *range(1, 3001)]  # 90% round lots, 10% odd lots
+    qty_weights = [0.9 / len(_LOTS)] * len(_LOTS) + [0.1 / 3000] * 3000
+    columns = zip(
+        rnd.choices(TICKERS, activity, k=rows),
+        rnd.choices(range(-3, 4), k=rows),  # mid-price step, cents
+        rnd.choices(range(-2, 3), k=rows),  # trade price around the mid
+        rnd.choices(qty_population, qty_weights, k=rows),
+        rnd.choices(("buy", "sell"), k=rows),
+        rnd.choices(range(1, 501), k=rows),
+        strict=True,
+    )
     prefix = day.isoformat()
+    second_text, last_second = "", -1
     yield HEADER_LINE + "\n"
-    picks = rnd.choices(TICKERS, weights, k=rows)
-    for n, ticker in enumerate(picks):
-        micros = _SESSION_START_US + _SESSION_US * n // max(rows, 1)
-        seconds, micro = divmod(micros, 1_000_000)
-        minutes, second = divmod(seconds, 60)
-        hour, minute = divmod(minutes, 60)
-        mid = mids[ticker] = max(100, mids[ticker] + rnd.randint(-3, 3))
-        cents = mid + rnd.randint(-2, 2)
-        quantity = rnd.choice(_LOTS) if rnd.random() < 0.9 else rnd.randint(1, 3000)
-        side = "buy" if rnd.random() < 0.5 else "sell"
+    for n, (ticker, step, spread, quantity, side, account) in enumerate(columns, 1):
+        seconds, micro = divmod(_SESSION_START_US + _SESSION_US * n // (rows + 1), 1_000_000)
+        if seconds != last_second:  # format date and time once per second, not once per row
+            hour, minute, second = seconds // 3600, seconds // 60 % 60, seconds % 60
+            second_text = f"{prefix}T{hour:02d}:{minute:02d}:{second:02d}."
+            last_second = seconds
+        mid = mids[ticker] = max(100, mids[ticker] + step)
+        cents = mid + spread
         yield (
-            f"{n + 1},{prefix}T{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z,{ticker},{side},"
-            f"{cents // 100}.{cents % 100:02d},{quantity},{rnd.randint(1, 500)},"
-            f"{rnd.getrandbits(128):032x},exchange\n"
+            f"{n},{second_text}{micro:06d}Z,{ticker},{side},{cents // 100}.{cents % 100:02d},"
+            f"{quantity},{account},{rnd.getrandbits(128):032x},exchange\n"
         )
 
 
