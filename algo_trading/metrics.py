@@ -9,8 +9,9 @@ starting cash, ``r_t = E_t / E_(t-1) - 1`` the per-bar returns, ``P`` the bars p
 * sharpe: ``mean(r - rf/P) / std(r, ddof=1) * sqrt(P)`` (rf = 0 by default)
 * sortino: ``mean(r - rf/P) / sqrt(mean(min(r - rf/P, 0) ** 2)) * sqrt(P)``
 * max_drawdown_pct: ``min(E / cummax(E) - 1) * 100`` (<= 0: -25 means a 25% fall)
-* max_drawdown_duration_bars / _days: longest time from a peak to the first bar back at or
-  above it (or to the end if never recovered)
+* max_drawdown_duration_bars: the longest run of bars closing below a previous equity peak;
+  _days: calendar days from that peak to the first bar back at or above it (or to the last
+  bar if it never recovered)
 * win_rate_pct, profit_factor (gross profit / gross loss), num_trades: closed trades only
 * exposure_pct: share of bars closing with a non-zero position
 * buy_hold_return_pct: ``(close_last / close_first - 1) * 100``
