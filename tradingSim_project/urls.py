@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("trading_app.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("web/", include("websocket_app.urls")),
 ]

@@ -1,0 +1,454 @@
+/* tradingSim monitor: prices (/ws/stocks/), the book (/ws/market_data/), orders (/ws/orders/).
+ * Plain browser JavaScript, no build step; charts by the vendored Chart.js.
+ * Messages are documented in docs/websocket.md. */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("monitor-config").textContent);
+  const wsBase = (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
+  const $ = (id) => document.getElementById(id);
+  const MAX_PRICE_POINTS = 900;
+  const MAX_TRADES = 40;
+  const MAX_ALERTS = 50;
+  const css = getComputedStyle(document.documentElement);
+  const GREEN = css.getPropertyValue("--green").trim() || "#26a69a";
+  const RED = css.getPropertyValue("--red").trim() || "#ef5350";
+  const ACCENT = css.getPropertyValue("--accent").trim() || "#4f9dff";
+  const AMBER = css.getPropertyValue("--amber").trim() || "#f0b429";
+  const GRID = "#243042";
+  const TICK = "#8a9bb0";
+
+  const state = {
+    ticker: config.ticker,
+    book: { bids: new Map(), asks: new Map(), sequence: 0 },
+    pending: new Map(), // client_order_id -> performance.now() at submit
+    latencies: [],
+    openOrders: new Map(), // order id -> order
+    priceMessages: 0,
+    bookMessages: 0,
+  };
+  window.monitorState = state; // for the browser test and for curious users
+
+  // ---------------------------------------------------------------- sockets with reconnection
+
+  class Stream {
+    /** A WebSocket that reconnects with backoff until closed on purpose. */
+    constructor(name, url, onMessage, onOpen) {
+      this.name = name;
+      this.url = url;
+      this.onMessage = onMessage;
+      this.onOpen = onOpen || (() => {});
+      this.retry = 500;
+      this.stopped = false;
+      this.open();
+    }
+    open() {
+      setPill(this.name, "wait");
+      const ws = (this.ws = new WebSocket(this.url));
+      ws.onopen = () => {
+        this.retry = 500;
+        setPill(this.name, "on");
+        this.onOpen(this);
+      };
+      ws.onmessage = (event) => this.onMessage(JSON.parse(event.data), this);
+      ws.onclose = (event) => {
+        setPill(this.name, "off", event.code ? `closed (${event.code})` : "closed");
+        if (this.stopped || event.code === 4401 || event.code === 4404) return;
+        setTimeout(() => this.stopped || this.open(), this.retry);
+        this.retry = Math.min(this.retry * 2, 10000);
+      };
+    }
+    send(message) {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+      this.ws.send(JSON.stringify(message));
+      return true;
+    }
+    close() {
+      this.stopped = true;
+      if (this.ws) this.ws.close(1000);
+    }
+  }
+
+  function setPill(name, status, title) {
+    const pill = $("status-" + name);
+    if (!pill) return;
+    pill.className = "pill " + status;
+    if (title) pill.title = title;
+  }
+
+  // ---------------------------------------------------------------- charts
+
+  const timeLabel = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+  const baseScales = (xTitle) => ({
+    x: {
+      type: "linear",
+      grid: { color: GRID },
+      ticks: { color: TICK, maxTicksLimit: 8, callback: xTitle },
+    },
+    y: { grid: { color: GRID }, ticks: { color: TICK } },
+  });
+
+  const priceChart = new Chart($("price-chart"), {
+    type: "line",
+    data: {
+      datasets: [
+        { label: "Price", data: [], borderColor: ACCENT, borderWidth: 1.6, pointRadius: 0, tension: 0 },
+        { label: "5-min moving average", data: [], borderColor: AMBER, borderWidth: 1.4, borderDash: [6, 4], pointRadius: 0 },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: "nearest", axis: "x", intersect: false },
+      scales: baseScales((v) => timeLabel(v)),
+      plugins: { legend: { labels: { color: TICK, boxHeight: 2 } } },
+    },
+  });
+
+  const depthChart = new Chart($("depth-chart"), {
+    type: "line",
+    data: {
+      datasets: [
+        { label: "Bids", data: [], borderColor: GREEN, backgroundColor: GREEN + "55", fill: "origin", stepped: "after", pointRadius: 0, borderWidth: 1.5 },
+        { label: "Asks", data: [], borderColor: RED, backgroundColor: RED + "55", fill: "origin", stepped: "before", pointRadius: 0, borderWidth: 1.5 },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      parsing: false,
+      scales: baseScales((v) => Number(v).toFixed(2)),
+      plugins: {
+        legend: { labels: { color: TICK } },
+        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y} @ ${c.parsed.x}` } },
+      },
+    },
+  });
+
+  let redrawQueued = false;
+  function redraw() {
+    if (redrawQueued) return;
+    redrawQueued = true;
+    requestAnimationFrame(() => {
+      redrawQueued = false;
+      priceChart.update("none");
+      depthChart.update("none");
+    });
+  }
+
+  // ---------------------------------------------------------------- prices: /ws/stocks/<ticker>/
+
+  function onPrice(m) {
+    if (m.type === "price") {
+      state.priceMessages += 1;
+      const t = Date.parse(m.timestamp);
+      const [price, ma] = priceChart.data.datasets;
+      price.data.push({ x: t, y: Number(m.price) });
+      if (m.moving_average !== null && m.moving_average !== undefined) {
+        ma.data.push({ x: t, y: Number(m.moving_average) });
+      }
+      for (const d of [price, ma]) if (d.data.length > MAX_PRICE_POINTS) d.data.splice(0, d.data.length - MAX_PRICE_POINTS);
+      $("price-chart").dataset.points = String(price.data.length);
+      $("last-price").textContent = m.price;
+      $("price-source").textContent = `${m.source} · ${timeLabel(t)}`;
+      $("moving-average").textContent = m.moving_average ?? "–";
+      const change = m.change_pct_1m;
+      const el = $("change-1m");
+      el.textContent = change === null || change === undefined ? "–" : `${Number(change) > 0 ? "+" : ""}${change}%`;
+      el.className = change === null || change === undefined ? "" : Number(change) >= 0 ? "up" : "down";
+      redraw();
+    } else if (m.type === "alert") {
+      addAlert(m);
+    } else if (m.type === "feed.status") {
+      $("price-source").textContent = `feed: ${m.provider ?? "down"}${m.reason ? " (" + m.reason + ")" : ""}`;
+    } else if (m.type === "error") {
+      $("price-source").textContent = m.message || m.code;
+    }
+  }
+
+  function addAlert(m) {
+    const list = $("alerts");
+    const empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    const li = document.createElement("li");
+    const time = document.createElement("time");
+    time.textContent = timeLabel(Date.parse(m.timestamp));
+    const text = document.createElement("span");
+    text.textContent = m.message;
+    text.className = m.direction === "down" ? "down" : "up";
+    li.append(time, text);
+    list.prepend(li);
+    while (list.children.length > MAX_ALERTS) list.lastChild.remove();
+  }
+
+  // ---------------------------------------------------------------- book: /ws/market_data/<symbol>/
+
+  function onBook(m, stream) {
+    state.bookMessages += 1;
+    const book = state.book;
+    if (m.type === "snapshot") {
+      book.bids = new Map(m.bids.map(([p, s]) => [p, Number(s)]));
+      book.asks = new Map(m.asks.map(([p, s]) => [p, Number(s)]));
+      book.sequence = m.sequence;
+      const body = $("trades").tBodies[0];
+      body.textContent = "";
+      m.trades.slice(0, MAX_TRADES).reverse().forEach(addTrade);
+      drawDepth();
+      return;
+    }
+    if (m.type === "error") {
+      $("book-sequence").textContent = m.message || m.code;
+      return;
+    }
+    if (m.type === "l2update") {
+      if (m.sequence <= book.sequence) return; // already in the snapshot
+      if (book.sequence && m.sequence > book.sequence + 1) {
+        stream.send({ type: "snapshot" }); // a gap: start again from a snapshot
+        return;
+      }
+      book.sequence = m.sequence;
+      for (const [side, price, size] of m.changes) {
+        const levels = side === "buy" ? book.bids : book.asks;
+        if (Number(size) === 0) levels.delete(price);
+        else levels.set(price, Number(size));
+      }
+      drawDepth();
+    } else if (m.type === "trade") {
+      addTrade(m);
+    } else if (m.type === "ticker") {
+      $("best-quote").textContent = `bid ${m.best_bid ?? "–"} / ask ${m.best_ask ?? "–"}`;
+    }
+  }
+
+  function drawDepth() {
+    const book = state.book;
+    const depth = config.depth;
+    const bids = [...book.bids].map(([p, s]) => [Number(p), s]).sort((a, b) => b[0] - a[0]).slice(0, depth);
+    const asks = [...book.asks].map(([p, s]) => [Number(p), s]).sort((a, b) => a[0] - b[0]).slice(0, depth);
+    let total = 0;
+    const bidPoints = bids.map(([p, s]) => ({ x: p, y: (total += s) })).reverse();
+    total = 0;
+    const askPoints = asks.map(([p, s]) => ({ x: p, y: (total += s) }));
+    depthChart.data.datasets[0].data = bidPoints;
+    depthChart.data.datasets[1].data = askPoints;
+    $("depth-chart").dataset.levels = String(bids.length + asks.length);
+    const best = bids.length && asks.length ? ` · spread ${(asks[0][0] - bids[0][0]).toFixed(2)}` : "";
+    $("book-sequence").textContent = `sequence ${book.sequence} · ${bids.length} bid / ${asks.length} ask levels${best}`;
+    redraw();
+  }
+
+  function addTrade(t) {
+    const body = $("trades").tBodies[0];
+    const tr = document.createElement("tr");
+    const cells = [
+      t.time ? timeLabel(Date.parse(t.time)) : "",
+      t.side,
+      t.price,
+      t.size,
+    ];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 1) td.className = t.side;
+      if (i >= 2) td.classList.add("num");
+      tr.append(td);
+    });
+    body.prepend(tr);
+    while (body.children.length > MAX_TRADES) body.lastChild.remove();
+  }
+
+  // ---------------------------------------------------------------- connecting to a ticker
+
+  let priceStream = null;
+  let bookStream = null;
+
+  function connect(ticker) {
+    ticker = ticker.trim().toUpperCase();
+    if (!ticker) return;
+    state.ticker = ticker;
+    if (priceStream) priceStream.close();
+    if (bookStream) bookStream.close();
+    priceChart.data.datasets.forEach((d) => (d.data = []));
+    state.book = { bids: new Map(), asks: new Map(), sequence: 0 };
+    drawDepth();
+    $("alerts").innerHTML = '<li class="empty">No alerts yet.</li>';
+    $("trades").tBodies[0].textContent = "";
+    $("last-price").textContent = "–";
+    $("price-source").textContent = "connecting…";
+    if ($("ticket-symbol")) $("ticket-symbol").textContent = ticker;
+    history.replaceState(null, "", `?ticker=${encodeURIComponent(ticker)}`);
+    priceStream = new Stream("prices", `${wsBase}/ws/stocks/${ticker}/`, onPrice);
+    bookStream = new Stream("book", `${wsBase}/ws/market_data/${ticker}/?depth=${config.depth}`, onBook);
+  }
+
+  $("connect-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    connect($("ticker").value);
+  });
+
+  // ---------------------------------------------------------------- dashboard figures
+
+  async function pollStats() {
+    try {
+      const response = await fetch(config.statsUrl, { credentials: "same-origin" });
+      if (response.ok) {
+        const s = await response.json();
+        $("orders-rate").textContent = s.orders_per_second.toLocaleString();
+        $("total-trades").textContent = s.trades_today.toLocaleString();
+      }
+    } catch (err) {
+      /* the server restarts: try again at the next tick */
+    }
+  }
+  pollStats();
+  setInterval(pollStats, 2000);
+
+  // ---------------------------------------------------------------- trading (logged-in users)
+
+  if (config.authenticated) setupTrading();
+
+  function setupTrading() {
+    let orderSeq = 0;
+    const form = $("order-form");
+    const status = (text, kind) => {
+      const el = $("ticket-status");
+      el.textContent = text;
+      el.className = "status " + (kind || "");
+    };
+    const orders = new Stream("orders", `${wsBase}/ws/orders/`, onOrderMessage, () => {
+      loadOpenOrders();
+      loadPositions();
+    });
+    state.ordersStream = orders;
+
+    $("order-type").addEventListener("change", (e) => {
+      $("order-price").disabled = e.target.value === "market";
+    });
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      orderSeq += 1;
+      const coid = `web-${Date.now().toString(36)}-${orderSeq}`;
+      const message = {
+        type: "submit",
+        symbol: state.ticker,
+        side: data.get("side"),
+        order_type: data.get("order_type"),
+        qty: data.get("qty"),
+        time_in_force: data.get("time_in_force"),
+        client_order_id: coid,
+      };
+      if (message.order_type === "limit") message.limit_price = data.get("limit_price");
+      state.pending.set(coid, performance.now());
+      if (!orders.send(message)) {
+        state.pending.delete(coid);
+        status("Not connected to /ws/orders/ yet.", "error");
+        return;
+      }
+      status(`Sent ${message.side} ${message.qty} ${message.symbol}…`);
+    });
+
+    function onOrderMessage(m) {
+      const coid = m.client_order_id;
+      if (coid && state.pending.has(coid)) {
+        const ms = performance.now() - state.pending.get(coid);
+        state.pending.delete(coid);
+        state.latencies.push(ms);
+        if (state.latencies.length > 200) state.latencies.shift();
+        const mean = state.latencies.reduce((a, b) => a + b, 0) / state.latencies.length;
+        $("avg-latency").textContent = `${mean.toFixed(1)} ms`;
+        $("latency-detail").textContent = `last ${ms.toFixed(1)} ms · ${state.latencies.length} orders`;
+      }
+      if (m.type === "trade_update") {
+        const o = m.order;
+        if (["new", "partially_filled", "accepted"].includes(o.status)) state.openOrders.set(o.id, o);
+        else state.openOrders.delete(o.id);
+        renderOpenOrders();
+        if (m.event === "new") status(`Accepted: ${o.side} ${o.qty} ${o.symbol}${o.limit_price ? " @ " + o.limit_price : ""}`, "ok");
+        else if (m.event === "rejected") status(`Rejected: ${o.reject_reason || m.reason || ""}`, "error");
+        else if (m.event === "fill" || m.event === "partial_fill") {
+          status(`${m.event === "fill" ? "Filled" : "Partly filled"}: ${m.qty} ${o.symbol} @ ${m.price}`, "ok");
+          loadPositions();
+        } else if (m.event === "canceled") status(`Canceled ${o.symbol} ${o.side} ${o.qty}`, "ok");
+      } else if (m.type === "error") {
+        const fields = m.errors ? Object.entries(m.errors).map(([k, v]) => `${k}: ${v.join(" ")}`).join("; ") : "";
+        status(`${m.code}${m.message ? ": " + m.message : ""}${fields ? " (" + fields + ")" : ""}`, "error");
+      }
+    }
+
+    async function loadOpenOrders() {
+      const response = await fetch("/api/orders/?status=open&page_size=200", { credentials: "same-origin" });
+      if (!response.ok) return;
+      const data = await response.json();
+      state.openOrders = new Map((data.results || data).map((o) => [o.id, o]));
+      renderOpenOrders();
+    }
+
+    function renderOpenOrders() {
+      const body = $("open-orders").tBodies[0];
+      body.textContent = "";
+      for (const o of state.openOrders.values()) {
+        const tr = document.createElement("tr");
+        tr.dataset.orderId = o.id;
+        tr.dataset.clientOrderId = o.client_order_id;
+        for (const [text, cls] of [
+          [o.symbol, ""],
+          [o.side, o.side],
+          [o.qty, "num"],
+          [o.filled_qty, "num"],
+          [o.limit_price ?? "mkt", "num"],
+          [o.status, ""],
+        ]) {
+          const td = document.createElement("td");
+          td.textContent = text;
+          if (cls) td.className = cls;
+          tr.append(td);
+        }
+        const td = document.createElement("td");
+        const button = document.createElement("button");
+        button.className = "cancel";
+        button.textContent = "Cancel";
+        button.addEventListener("click", () => {
+          button.disabled = true;
+          orders.send({ type: "cancel", id: o.id, symbol: o.symbol });
+        });
+        td.append(button);
+        tr.append(td);
+        body.append(tr);
+      }
+    }
+
+    let positionsTimer = null;
+    function loadPositions() {
+      clearTimeout(positionsTimer);
+      positionsTimer = setTimeout(async () => {
+        const response = await fetch("/api/positions/", { credentials: "same-origin" });
+        if (!response.ok) return;
+        const data = await response.json();
+        const body = $("positions").tBodies[0];
+        body.textContent = "";
+        for (const p of data.results || data) {
+          const tr = document.createElement("tr");
+          const pnl = Number(p.unrealized_pl);
+          for (const [text, cls] of [
+            [p.symbol, ""],
+            [p.qty, "num"],
+            [p.avg_entry_price, "num"],
+            [p.unrealized_pl, "num " + (pnl > 0 ? "up" : pnl < 0 ? "down" : "")],
+          ]) {
+            const td = document.createElement("td");
+            td.textContent = text;
+            if (cls) td.className = cls;
+            tr.append(td);
+          }
+          body.append(tr);
+        }
+      }, 150);
+    }
+  }
+
+  connect(state.ticker);
+})();
