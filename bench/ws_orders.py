@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -139,10 +140,11 @@ def count_persisted(order_ids: list[str]) -> int:
 class Server:
     """`manage.py serve` (Daphne) or uvicorn, in a subprocess with a var dir of its own."""
 
-    def __init__(self, kind: str, worker: str, port: int, var_dir: Path) -> None:
+    def __init__(self, kind: str, worker: str, port: int, var_dir: Path, env: dict) -> None:
         self.kind, self.worker, self.port, self.var_dir = kind, worker, port, var_dir
         self.env = {
             **os.environ,
+            **env,
             "TRADINGSIM_VAR_DIR": str(var_dir),
             "SIMULATE": "0",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
@@ -171,18 +173,19 @@ class Server:
                     stderr=log_file,
                 )
             )
-        if self.kind == "daphne":
+        if self.kind == "daphne" and self.worker != "stub":
             cmd = [PYTHON, "manage.py", "serve", "--port", str(self.port)]
             if self.worker == "separate":
                 cmd.append("--no-worker")
+        elif self.kind == "daphne":
+            cmd = [PYTHON, __file__, "--as-server", "daphne", "--port", str(self.port)]
         else:
             cmd = [
                 PYTHON, "-m", "uvicorn", "bench.ws_orders:uvicorn_app", "--port", str(self.port),
                 "--log-level", "warning", "--no-access-log", "--ws", "websockets",
                 "--ws-max-queue", "100000", "--lifespan", "on",
             ]  # fmt: skip
-            if self.worker == "embedded":
-                self.env["BENCH_EMBEDDED_WORKER"] = "1"
+        self.env["BENCH_WORKER"] = self.worker
         self.procs.append(
             subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log_file, stderr=log_file)
         )
@@ -230,10 +233,9 @@ async def uvicorn_app(scope, receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            if os.environ.get("BENCH_EMBEDDED_WORKER") == "1":
-                from trading_app.matching_worker.service import run_embedded_worker
-
-                tasks.append(asyncio.ensure_future(run_embedded_worker(stop)))
+            worker = _worker_service()
+            if worker is not None:
+                tasks.append(asyncio.ensure_future(worker(stop)))
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             stop.set()
@@ -244,6 +246,113 @@ async def uvicorn_app(scope, receive, send) -> None:
 
 
 _django_app = None
+
+
+def _worker_service():
+    """The worker the server process runs: the real one, the stub, or none (separate)."""
+    kind = os.environ.get("BENCH_WORKER", "embedded")
+    if kind == "stub":
+        return stub_worker
+    if kind == "embedded":
+        from trading_app.matching_worker.service import run_embedded_worker
+
+        return run_embedded_worker
+    return None
+
+
+async def stub_worker(stop: asyncio.Event) -> None:
+    """Acknowledges every order at once, persisting nothing: the gateway's own ceiling.
+
+    Same contract as the real worker (shard inbox in, `trade.updates` per account out, one
+    message per account per batch), none of its work; like the brief's 002 emulator.
+    """
+    from channels.layers import get_channel_layer
+    from django.utils import timezone
+
+    layer = get_channel_layer()
+    inbox: asyncio.Queue = asyncio.Queue()
+
+    async def receive_forever() -> None:
+        while True:
+            inbox.put_nowait(await layer.receive("matching.shard.0"))
+
+    receiver = asyncio.ensure_future(receive_forever())
+    try:
+        while not stop.is_set():
+            try:
+                batch = [await asyncio.wait_for(inbox.get(), 0.25)]
+            except TimeoutError:
+                continue
+            while not inbox.empty():
+                batch.append(inbox.get_nowait())
+            now = timezone.now().isoformat()
+            by_account: dict[int, list[dict]] = {}
+            for message in batch:
+                for p in message.get("orders") or [message.get("order") or {}]:
+                    if "account_id" not in p:
+                        continue
+                    report = {
+                        k: p[k]
+                        for k in (
+                            "id",
+                            "client_order_id",
+                            "symbol",
+                            "side",
+                            "type",
+                            "qty",
+                            "limit_price",
+                        )
+                    }
+                    report.update(status="new", filled_qty=0, created_at=now, updated_at=now)
+                    by_account.setdefault(p["account_id"], []).append(
+                        {"event": "new", "timestamp": now, "order": report}
+                    )
+            await asyncio.gather(
+                *(
+                    layer.group_send(f"account.{a}", {"type": "trade.updates", "updates": u})
+                    for a, u in by_account.items()
+                )
+            )
+    finally:
+        receiver.cancel()
+
+
+def serve_daphne(port: int) -> None:
+    """Daphne as `manage.py serve` runs it, with the bench's worker choice (the stub)."""
+    _django()
+    from channels.routing import get_default_application
+    from daphne.endpoints import build_endpoint_description_strings
+    from daphne.server import Server as DaphneServer
+    from twisted.internet import defer, reactor
+
+    stop, tasks = asyncio.Event(), []
+    worker = _worker_service()
+
+    def start() -> None:
+        if worker is not None:
+            tasks.append(asyncio.ensure_future(worker(stop)))
+
+    def drain():
+        stop.set()
+        return (
+            defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.wait(tasks, timeout=10)))
+            if tasks
+            else None
+        )
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", drain)
+    DaphneServer(
+        application=get_default_application(),
+        endpoints=build_endpoint_description_strings(host="127.0.0.1", port=port),
+        signal_handlers=True,
+        action_logger=None,
+        http_timeout=None,
+        websocket_timeout=86400,
+        websocket_connect_timeout=20,
+        application_close_timeout=10,
+        verbosity=0,
+    ).run()
 
 
 # ------------------------------------------------------------------------------ the clients
@@ -460,18 +569,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--in-flight", type=int, default=1, help="outstanding orders per client")
     parser.add_argument("--procs", type=int, default=1, help="client processes")
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne")
-    parser.add_argument("--worker", choices=("embedded", "separate"), default="embedded",
-                        help="separate: run_matching in its own process (needs REDIS_URL)")  # fmt: skip
+    parser.add_argument("--worker", choices=("embedded", "separate", "stub"), default="embedded",
+                        help="separate: run_matching in its own process (needs REDIS_URL); "
+                        "stub: acknowledge without persisting (the gateway's ceiling)")  # fmt: skip
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: a throwaway PostgreSQL (scripts/test_servers.py)")  # fmt: skip
     parser.add_argument(
         "--url", help="a running server's /ws/orders/ URL (accounts are made in its DB)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the var dir")
     parser.add_argument("--as-client", help=argparse.SUPPRESS)
+    parser.add_argument("--as-server", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--make-accounts", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.as_client:
         run_client_process(args.as_client)
+        return 0
+    if args.as_server:
+        serve_daphne(args.port)
         return 0
     if args.make_accounts:
         _django()
@@ -485,12 +602,21 @@ def main(argv: list[str]) -> int:
     server = None
     var_dir = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     env = {"TRADINGSIM_VAR_DIR": str(var_dir)} if not args.url else {}
+    servers = contextlib.ExitStack()
+    cpu: list[float] = []
     try:
+        if args.db == "postgres" and not args.url:
+            sys.path.insert(0, str(ROOT / "scripts"))
+            from test_servers import postgres_server
+
+            var_dir.chmod(0o755)  # the postgres user must reach its data directory inside
+            (var_dir / "pg").mkdir()
+            env["DATABASE_URL"] = servers.enter_context(postgres_server(var_dir / "pg"))
         if args.url:
             url = args.url
         else:
             port = free_port()
-            server = Server(args.server, args.worker, port, var_dir)
+            server = Server(args.server, args.worker, port, var_dir, env)
             log(f"preparing a fresh server in {var_dir} (migrate, bootstrap_demo)")
             server.manage("migrate", "--noinput")
             server.manage("bootstrap_demo")
@@ -536,7 +662,7 @@ def main(argv: list[str]) -> int:
             f"{args.clients} clients in {len(specs)} process(es), mode {args.mode}, "
             f"{args.warmup:.0f}s warm-up + {args.duration:.0f}s measured"
         )
-        cpu, stop_flag = [], [False]
+        stop_flag = [False]
         sampler = None
         if server is not None:
             import threading
@@ -554,6 +680,21 @@ def main(argv: list[str]) -> int:
         if server is not None:
             log("stopping the server")
             server.stop()
+        results_ready = "results" in locals()
+    if results_ready:
+        summary = summarise(args, results, env, cpu)
+    servers.close()
+    if not args.keep and not args.url:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    if not results_ready:
+        return 1
+    print(summary)
+    return 0
+
+
+def summarise(args, results: list[dict], env: dict, cpu: list[float]) -> str:
+    """The figures, checked against the database (while it still runs)."""
+    out: list[str] = []
 
     latencies = sorted(x for r in results for x in r["latencies"])
     acked_ids = [i for r in results for i in r["acked_ids"]]
@@ -568,38 +709,45 @@ def main(argv: list[str]) -> int:
     rate = measured / args.duration
     p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (0.50, 0.95, 0.99))
     mean = statistics.fmean(latencies) * 1000 if latencies else float("nan")
-    log(f"checking that {len(acked_ids)} acknowledged orders are in the database")
-    _django(env)
-    persisted = count_persisted(acked_ids)
-    if not args.keep and not args.url:
-        shutil.rmtree(var_dir, ignore_errors=True)
+    if args.worker == "stub":
+        persisted = 0  # the stub persists nothing, by design
+    else:
+        log(f"checking that {len(acked_ids)} acknowledged orders are in the database")
+        _django(env)
+        persisted = count_persisted(acked_ids)
 
     where = args.url or f"{args.server} (manage.py serve layout), worker {args.worker}"
     if args.mode == "batch":
         where += f", submit_batch of {args.batch_size}"
-    print(f"ws_orders: {args.clients} clients, {args.duration:.0f} s measured, {where}")
-    print(f"  orders acknowledged   {measured:,} in the measured window -> {rate:,.0f} orders/s")
-    print(
+    out.append(f"ws_orders: {args.clients} clients, {args.duration:.0f} s measured, {where}")
+    out.append(
+        f"  orders acknowledged   {measured:,} in the measured window -> {rate:,.0f} orders/s"
+    )
+    out.append(
         f"  ack latency (ms)      p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  mean {mean:.1f}  max {latencies[-1] * 1000 if latencies else float('nan'):.1f}"
     )
-    print(
+    out.append(
         f"  reports               {json.dumps(events, sort_keys=True)}  errors {json.dumps(errors, sort_keys=True)}"
     )
-    print(
+    out.append(
         f"  unacknowledged at end {sum(r['unacked'] for r in results)}; persisted {persisted:,} of {len(acked_ids):,} acknowledged"
     )
+    out.append(
+        f"  machine               2 cores shared; load average {os.getloadavg()[0]:.1f} at the end "
+        "(other jobs skew every figure)"
+    )
     if cpu:
-        print(
+        out.append(
             f"  server CPU            mean {statistics.fmean(cpu):.0f}% (100% = one core), peak {max(cpu):.0f}%"
         )
-    print(f"  {BRIEF_002}")
-    print(f"  {BATCH_TARGET if args.mode == 'batch' else TARGET}")
-    print(
+    out.append(f"  {BRIEF_002}")
+    out.append(f"  {BATCH_TARGET if args.mode == 'batch' else TARGET}")
+    out.append(
         f"SUMMARY ws_orders mode={args.mode} server={args.server if not args.url else 'url'} clients={args.clients} "
         f"orders/s={rate:.0f} p50={p50:.1f}ms p95={p95:.1f}ms p99={p99:.1f}ms "
         f"persisted={persisted}/{len(acked_ids)}"
     )
-    return 0
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
