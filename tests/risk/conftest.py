@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -131,7 +130,3 @@ def drain(channel: str, timeout: float = 0.2) -> list[dict]:
                 return out
 
     return async_to_sync(receive_all)()
-
-
-def since(seconds: float):
-    return timezone.now() - timedelta(seconds=seconds)

@@ -66,6 +66,9 @@ class RiskGate:
         self.rate_warn = 1.0 - config.warning_fraction()
         self._fresh: set[int] = set()  # accounts re-read from the database in this batch
         self._pending_halts: list[int] = []
+        self._dirty: set[tuple[int, int]] = (
+            set()
+        )  # (account, instrument) changed by orders let through
         self._started = False
         self._marks_at = 0.0
         self._snapshot_at = 0.0
@@ -183,6 +186,7 @@ class RiskGate:
         self.reserved[order.id] = Reservation(
             account_id, order.instrument_id, is_buy, qty, outcome[2]
         )
+        self._dirty.add((account_id, order.instrument_id))
         return None
 
     def check_replace(self, order: LiveOrder, qty: int | None, price_ticks: int | None):
@@ -221,6 +225,7 @@ class RiskGate:
             return [(ev.REJECTED, order.seq, outcome.reason)]
         self._apply(acct, exp, res.is_buy, remaining, outcome)
         res.qty, res.price = remaining, outcome[2]
+        self._dirty.add((order.account_id, order.instrument_id))
         return None
 
     def _assess(
@@ -371,7 +376,7 @@ class RiskGate:
             info = self.instruments.get(iid)
             if info is not None:
                 info.mark = price
-        touched: set[tuple[int, int]] = set()
+        touched, self._dirty = self._dirty, set()
         accounts = self.accounts
         for fill in result.fills:
             taker_buys = fill.taker_side == "buy"
@@ -411,7 +416,9 @@ class RiskGate:
                 del reserved[order.id]
         seen: set[int] = set()
         for account_id, iid in touched:
-            acct = accounts[account_id]
+            acct = accounts.get(account_id)
+            if acct is None:
+                continue
             exp = acct.exposures.get(iid)
             if exp is not None:
                 self._recompute(acct, iid, exp)
