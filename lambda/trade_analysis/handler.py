@@ -48,6 +48,8 @@ def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[st
     except ValueError as exc:
         return _reply(400, str(exc))
     bucket = event.get("bucket") or os.environ.get(BUCKET_ENV)
+    if bucket and not isinstance(bucket, str):
+        return _reply(400, f"Invalid bucket {bucket!r}: expected a bucket name")
     if not bucket:
         return _reply(404, f"No bucket: pass 'bucket' in the event or set {BUCKET_ENV}")
 

@@ -7,7 +7,7 @@ lines (a file, a generator over a query) and get the same figures in-process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from trade_report import build_report
@@ -26,6 +26,8 @@ def analyze_lines(lines: Iterable[str], *, day: date | str | None = None) -> dic
     """
     if isinstance(day, str):
         day = parse_day(day)
+    elif isinstance(day, datetime):
+        day = day.date()
     stats = DayStats(day)
     stats.consume(lines)
     return build_report(stats)

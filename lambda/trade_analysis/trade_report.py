@@ -62,7 +62,7 @@ def _ticker_report(st: TickerStats, vwap_places: int) -> dict[str, Any]:
     sell_volume = sum(buckets[1::2])
     volume = buy_volume + sell_volume
     vwap = _DIVIDE.divide(notional, Decimal(volume)).quantize(
-        Decimal(1).scaleb(-vwap_places), rounding=decimal.ROUND_HALF_EVEN
+        Decimal(1).scaleb(-vwap_places), rounding=decimal.ROUND_HALF_EVEN, context=_DIVIDE
     )
     assert st.open_row and st.close_row and st.max_row  # a ticker exists only with a trade
     return {

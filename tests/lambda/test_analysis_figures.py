@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -169,6 +170,22 @@ def test_header_with_bom_crlf_and_spaces_is_accepted():
     row = trade_line(1, "2025-01-20T15:00:00.000000Z", "X", "buy", "2.50", 4) + "\r"
     result = analyze_lines([header, row], day=DAY)
     assert result["tickers"]["X"]["notional"] == "10.00"
+
+
+def test_day_may_be_a_date_or_datetime():
+    rows = [HEADER_LINE, trade_line(1, "2025-01-20T15:00:00.000000Z", "X", "buy", "1", 1)]
+    for day in (date(2025, 1, 20), datetime(2025, 1, 20, 23, 59)):
+        assert analyze_lines(rows, day=day)["total_trades"] == 1
+
+
+def test_vwap_keeps_every_digit_of_the_largest_prices():
+    # 27 significant digits: more than a default-context quantize would allow without care.
+    rows = [
+        trade_line(1, "2025-01-20T15:00:00.000000Z", "X", "buy", "999999999999999.999999999999", 1),
+        trade_line(2, "2025-01-20T15:00:00.000000Z", "X", "buy", "999999999999999.999999999998", 1),
+    ]
+    result = analyze_lines([HEADER_LINE, *rows], day=DAY)
+    assert result["tickers"]["X"]["vwap"] == "999999999999999.999999999998"  # ...9985, half-even
 
 
 def test_day_defaults_to_the_first_valid_row():

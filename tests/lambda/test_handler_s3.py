@@ -110,6 +110,11 @@ def test_bad_date_is_400(exported, event, message):
     }
 
 
+def test_bucket_must_be_a_name(aws_env):
+    reply = lambda_handler({"date": "2025-01-20", "bucket": ["b"]}, None)
+    assert reply == {"statusCode": 400, "message": "Invalid bucket ['b']: expected a bucket name"}
+
+
 def test_not_an_event_is_400():
     assert lambda_handler(None, None)["statusCode"] == 400
     assert lambda_handler(["2025-01-20"], None)["statusCode"] == 400
