@@ -6,6 +6,7 @@ A subprocess leaves the settings of this test run untouched and shows exactly wh
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -167,3 +168,17 @@ def test_json_logs_are_one_object_per_line(tmp_path):
     assert record["message"] == "hello world"
     assert record["level"] == "WARNING"
     assert record["order_id"] == "o-1"
+
+
+def test_env_example_lists_every_variable_settings_reads():
+    source = (ROOT / "tradingSim_project" / "settings.py").read_text()
+    read = set(
+        re.findall(
+            r'(?:os\.environ\.get|os\.getenv|os\.environ\[|env_bool|env_list)\(?\s*"(\w+)"', source
+        )
+    )
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+    assert len(read) > 20  # the pattern above still matches how settings.py reads variables
+    assert read - documented == set(), "add these to .env.example with a comment"
