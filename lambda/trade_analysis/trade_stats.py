@@ -21,6 +21,7 @@ import decimal
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from trade_rules import (
     HEADER,
@@ -148,6 +149,15 @@ class DayStats:
         """Read a whole CSV (header first) from an iterable of lines."""
         reader = csv.reader(lines)
         _read_header(reader)
+        while True:
+            try:
+                self._consume_rows(reader)
+                return
+            except csv.Error as exc:  # a broken line: a stray CR, a field over 128 KiB...
+                self._report(reader.line_num, f"unreadable CSV line: {exc}")  # ...then go on
+
+    def _consume_rows(self, reader: Any) -> None:
+        """The hot loop: known fields take a few dict operations; anything else goes slow."""
         tickers = self.tickers
         side_minutes = self._side_minutes
         quantities = self._quantities
@@ -184,11 +194,14 @@ class DayStats:
         try:
             st, ts, bucket, qty = self._admit(row)
         except RowError as exc:
-            self.malformed += 1
-            if len(self.samples) < self._max_samples:
-                self.samples.append({"line": line, "reason": str(exc)})
+            self._report(line, str(exc))
             return
         _apply(st, ts, bucket, row[4], qty, row)
+
+    def _report(self, line: int, reason: str) -> None:
+        self.malformed += 1
+        if len(self.samples) < self._max_samples:
+            self.samples.append({"line": line, "reason": reason})
 
     def _admit(self, row: list[str]) -> tuple[TickerStats, str, int, int]:
         """Check the fields the caches do not know yet (raising RowError), then cache them.
@@ -259,6 +272,13 @@ def _apply(st: TickerStats, ts: str, bucket: int, price: str, qty: int, row: lis
 
 
 def _read_header(reader: Iterator[list[str]]) -> None:
+    try:
+        _check_header(reader)
+    except csv.Error as exc:
+        raise TradeCsvError(f"unreadable CSV header: {exc}") from None
+
+
+def _check_header(reader: Iterator[list[str]]) -> None:
     for row in reader:
         if not row:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from trade_analyzer import analyze_lines
+from trade_analyzer import TradeCsvError, analyze_lines
 from trade_stats import MAX_SAMPLES
 
 from tests.support.trade_csv import HEADER_LINE, trade_line
@@ -83,6 +83,33 @@ def test_all_bad_rows_counted_first_few_sampled():
     assert [s["line"] for s in result["malformed_samples"]] == [3 + 2 * n for n in range(10)]
     assert result["total_trades"] == len(BAD_ROWS)
     assert result["rows_read"] == 2 * len(BAD_ROWS)
+
+
+def test_lines_the_csv_module_rejects_are_reported_and_reading_goes_on():
+    lines = [HEADER_LINE, good(1), "x\ry,z", good(2), "q," + "w" * 200_000, good(3)]
+    result = analyze_lines(lines, day=DAY)
+    assert result["total_trades"] == 3
+    assert result["malformed_rows"] == 2
+    lines_and_reasons = [(s["line"], s["reason"][:40]) for s in result["malformed_samples"]]
+    assert lines_and_reasons == [
+        (3, "unreadable CSV line: new-line character "),
+        (5, "unreadable CSV line: field larger than f"),
+    ]
+
+
+def test_nul_and_quotes_are_data():
+    rows = [
+        trade_line(1, TS, "AAPL", "buy", "1.00", 1, "acc\x00", '"ord,1"', "manual"),
+        trade_line(2, TS, '"AAPL"', "sell", '"2.00"', '"3"'),
+    ]
+    result = analyze_lines([HEADER_LINE, *rows], day=DAY)
+    assert result["malformed_rows"] == 0
+    assert result["tickers"]["AAPL"]["notional"] == "7.00"
+
+
+def test_broken_header_line_is_not_a_trade_csv():
+    with pytest.raises(TradeCsvError):
+        analyze_lines(["trade_id,times\rtamp"], day=DAY)
 
 
 def test_blank_lines_are_skipped_not_counted():
