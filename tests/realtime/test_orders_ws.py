@@ -288,3 +288,40 @@ async def test_batch_format_groups_reports_in_one_frame(alice):
             acked.update(u["client_order_id"] for u in frame["updates"] if u["event"] == "new")
         assert acked == {f"b{i}" for i in range(50)}
         await socket.disconnect()
+
+
+# ------------------------------------------------------------------------------ slow consumers
+
+
+async def test_a_client_that_stops_reading_is_cut_off_without_delaying_the_others():
+    """Under uvicorn a send waits for the socket to drain; the outbox takes the wait instead."""
+    from websocket_app.gateway.connection import GatewayConsumer
+
+    never = asyncio.Event()
+    slow_sent: list[dict] = []
+    fast_sent: list[dict] = []
+
+    async def slow_send(message: dict) -> None:
+        slow_sent.append(message)
+        if message["type"] == "websocket.send":
+            await never.wait()  # the client's TCP window is full
+
+    async def fast_send(message: dict) -> None:
+        fast_sent.append(message)
+
+    slow = GatewayConsumer({"path": "/ws/slow/"}, slow_send)
+    slow.outbox_limit = 100
+    fast = GatewayConsumer({"path": "/ws/fast/"}, fast_send)
+    await slow.accept()
+    await fast.accept()
+    for i in range(150):  # what a publisher does: push, never await
+        slow.push(str(i))
+        fast.push(str(i))
+    await asyncio.sleep(0.05)
+    assert [m["text"] for m in fast_sent if m["type"] == "websocket.send"] == [
+        str(i) for i in range(150)
+    ]
+    assert slow.closed and slow.overflows == 1 and not slow.outbox
+    assert slow_sent[-1] == {"type": "websocket.close", "code": 4408, "reason": "slow consumer"}
+    for consumer in (slow, fast):
+        consumer._writer.cancel()
