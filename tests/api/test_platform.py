@@ -108,6 +108,11 @@ def test_healthz_reports_database_cache_and_channel_layer(client):
     for name, check in body["checks"].items():
         assert check["ok"] is True, (name, check)
     assert body["checks"]["database"]["vendor"] in {"sqlite", "postgresql"}
+    assert body["checks"]["cache"]["backend"] in {"LocMemCache", "RedisCache"}
+    assert body["checks"]["channel_layer"]["backend"] in {
+        "InMemoryChannelLayer",
+        "RedisChannelLayer",
+    }
 
 
 def test_healthz_reports_a_failing_part_as_503(client, monkeypatch):

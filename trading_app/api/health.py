@@ -5,7 +5,7 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.http import JsonResponse
 
@@ -32,7 +32,7 @@ def _cache() -> dict:
     if cache.get(key) != "1":
         raise RuntimeError("cache did not return what was stored")
     cache.delete(key)
-    return {"backend": type(cache).__name__}
+    return {"backend": type(caches["default"]).__name__}  # `cache` is a proxy to this
 
 
 def _channel_layer() -> dict:
