@@ -41,16 +41,20 @@ class BatchResult:
     level_changes: list[tuple[str, int, int, int]] = field(default_factory=list)
     last_prices: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)
     market: dict[str, dict] = field(default_factory=dict)  # symbol -> market.update message
+    _now: datetime | None = None
+    _now_iso: str = ""
 
     def touch(self, order: LiveOrder, *fields: str) -> None:
         self.touched[order.id] = order
         order.changed_fields.update(fields)
 
     def report(self, order: LiveOrder, event: str, timestamp: datetime, **extra) -> None:
+        if self._now is not timestamp:
+            self._now, self._now_iso = timestamp, timestamp.isoformat()
         payload = {
             "event": event,
-            "timestamp": timestamp.isoformat(),
-            "order": order.as_report(),
+            "timestamp": self._now_iso,
+            "order": order.as_report(self._now_iso),
             **extra,
         }
         self.reports.append((order.account_id, payload))
@@ -109,6 +113,7 @@ class EventApplier:
                 order.qty = qty
                 if price is not None and order.limit_price is not None:
                     order.limit_price = price * self.tick_sizes[order.symbol]
+                    order.report_static = None
                 if not kept_priority:
                     order.priority = self.counter()
                 order.updated_at = now

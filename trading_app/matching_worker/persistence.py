@@ -13,11 +13,11 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F
 
+from trading_app.matching_worker import persistence_pg as pg
 from trading_app.matching_worker.batch import BatchResult
-from trading_app.matching_worker.persistence_pg import copy_orders_and_trades
 from trading_app.matching_worker.state import LiveOrder
 from trading_app.models import Account, Instrument, Order, Position, Trade, TradeSource
-from trading_app.services.position_math import apply_fill, cash_delta
+from trading_app.services.position_math import ZERO, apply_fill, cash_delta
 
 ORDER_UPDATE_FIELDS = [
     "status",
@@ -104,35 +104,46 @@ def _fills_by_position(result: BatchResult):
 
 
 def _apply_positions(per_position) -> dict[tuple[int, int], int]:
+    """Apply the batch's fills to the locked positions; return the resulting quantities."""
     if not per_position:
         return {}
-    accounts = {a for a, _ in per_position}
-    instruments = {i for _, i in per_position}
-    existing = {
-        (p.account_id, p.instrument_id): p
-        for p in Position.objects.select_for_update().filter(
-            account_id__in=accounts, instrument_id__in=instruments
-        )
-    }
-    to_create, to_update = [], []
-    quantities: dict[tuple[int, int], int] = {}
-    for key, fills in per_position.items():
-        position = existing.get(key)
-        if position is None:
-            position = Position(account_id=key[0], instrument_id=key[1])
-            to_create.append(position)
-        else:
-            to_update.append(position)
-        qty, avg, realized = position.qty, position.avg_cost, position.realized_pnl
-        for signed, price in fills:
+    keys = sorted(per_position)  # a stable lock order: two writers never deadlock
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        current = pg.lock_positions(keys)
+    else:
+        current = {
+            (p.account_id, p.instrument_id): (p.qty, p.avg_cost, p.realized_pnl)
+            for p in Position.objects.select_for_update().filter(
+                account_id__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys}
+            )
+        }
+    values: dict[tuple[int, int], tuple] = {}
+    for key in keys:
+        qty, avg, realized = current.get(key, (0, ZERO, ZERO))
+        for signed, price in per_position[key]:
             qty, avg, realized = apply_fill(qty, avg, realized, signed, price)
-        position.qty, position.avg_cost, position.realized_pnl = qty, avg, realized
-        quantities[key] = qty
-    if to_create:
-        Position.objects.bulk_create(to_create)
-    if to_update:
-        Position.objects.bulk_update(to_update, ["qty", "avg_cost", "realized_pnl", "updated_at"])
-    return quantities
+        values[key] = (qty, avg, realized)
+    if postgres:
+        pg.upsert_positions(values)
+    else:
+        for (account_id, instrument_id), (qty, avg, realized) in values.items():
+            Position.objects.update_or_create(
+                account_id=account_id,
+                instrument_id=instrument_id,
+                defaults={"qty": qty, "avg_cost": avg, "realized_pnl": realized},
+            )
+    return {key: v[0] for key, v in values.items()}
+
+
+def _move_cash(cash: dict[int, Decimal]) -> None:
+    if not cash:
+        return
+    if connection.vendor == "postgresql":
+        pg.move_cash(cash)
+        return
+    for account_id, delta in cash.items():
+        Account.objects.filter(pk=account_id).update(cash=F("cash") + delta)
 
 
 def _write_orders_and_trades_orm(result: BatchResult) -> None:
@@ -151,15 +162,27 @@ def persist(result: BatchResult) -> dict[tuple[int, int], int]:
     per_position, cash = _fills_by_position(result)
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            copy_orders_and_trades(result)
+            pg.copy_orders_and_trades(result)
         else:
             _write_orders_and_trades_orm(result)
         positions = _apply_positions(per_position)
-        for account_id, delta in cash.items():
-            Account.objects.filter(pk=account_id).update(cash=F("cash") + delta)
+        _move_cash(cash)
         for symbol, (price, ts) in result.last_prices.items():
             Instrument.objects.filter(symbol=symbol).update(last_price=price, last_trade_at=ts)
     for o in result.touched.values():
         o.is_new_row = False
         o.changed_fields.clear()
     return positions
+
+
+def existing_client_order_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
+    """(account, client_order_id) -> (order id, status) for those already in the database."""
+    if not keys:
+        return {}
+    if connection.vendor == "postgresql":
+        return pg.existing_client_order_ids(keys)
+    wanted = set(keys)
+    rows = Order.objects.filter(
+        account_id__in={a for a, _ in keys}, client_order_id__in={c for _, c in keys}
+    ).values_list("account_id", "client_order_id", "id", "status")
+    return {(a, c): (oid, st) for a, c, oid, st in rows if (a, c) in wanted}

@@ -41,6 +41,7 @@ class LiveOrder:
     is_new_row: bool = False  # arrived over the channel layer: INSERT, not UPDATE
     cancel_requested: bool = False
     changed_fields: set[str] = field(default_factory=set)
+    report_static: dict | None = None  # the fields of as_report() that never change; cached
 
     @property
     def filled_avg_price(self) -> Decimal | None:
@@ -52,24 +53,31 @@ class LiveOrder:
     def is_open(self) -> bool:
         return self.status in ("accepted", "new", "partially_filled")
 
-    def as_report(self) -> dict:
-        """The order as execution reports carry it (the REST API's order shape)."""
-        avg = self.filled_avg_price
+    def as_report(self, updated_iso: str | None = None) -> dict:
+        """The order as execution reports carry it (the REST API's order shape).
+
+        Reports are built for every event of every order, so the unchanging half is cached.
+        """
+        static = self.report_static
+        if static is None:
+            static = self.report_static = {
+                "id": str(self.id),
+                "client_order_id": self.client_order_id,
+                "symbol": self.symbol,
+                "side": self.side,
+                "type": self.type,
+                "time_in_force": self.time_in_force,
+                "limit_price": format_price(self.limit_price),
+                "stop_price": format_price(self.stop_price),
+                "created_at": self.created_at.isoformat() if self.created_at else None,
+            }
         return {
-            "id": str(self.id),
-            "client_order_id": self.client_order_id,
-            "symbol": self.symbol,
-            "side": self.side,
-            "type": self.type,
-            "time_in_force": self.time_in_force,
+            **static,
             "qty": self.qty,
-            "limit_price": format_price(self.limit_price),
-            "stop_price": format_price(self.stop_price),
             "status": self.status,
             "filled_qty": self.filled_qty,
-            "filled_avg_price": format_price(avg),
+            "filled_avg_price": format_price(self.filled_avg_price) if self.filled_qty else None,
             "reject_reason": self.reject_reason,
             "sequence": self.seq,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "updated_at": updated_iso or (self.updated_at.isoformat() if self.updated_at else None),
         }

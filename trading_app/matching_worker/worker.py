@@ -25,7 +25,7 @@ from matching.engine import Engine
 from matching.sharding import shard_of
 from matching.ticks import to_ticks
 from trading_app.matching_worker.batch import BatchResult, EventApplier
-from trading_app.matching_worker.persistence import persist
+from trading_app.matching_worker.persistence import existing_client_order_ids, persist
 from trading_app.matching_worker.risk_gate import RiskGate
 from trading_app.matching_worker.session import SessionClock
 from trading_app.matching_worker.state import LiveOrder
@@ -295,18 +295,12 @@ class MatchingWorker:
         submits.clear()
         if not batch:
             return
-        existing = {
-            (row.account_id, row.client_order_id): row
-            for row in Order.objects.filter(
-                account_id__in={o.account_id for o in batch},
-                client_order_id__in={o.client_order_id for o in batch},
-            ).select_related("instrument")
-        }
+        existing = existing_client_order_ids([(o.account_id, o.client_order_id) for o in batch])
         self.risk.prepare(o.account_id for o in batch)
         for order in batch:
-            row = existing.get((order.account_id, order.client_order_id))
-            if row is not None:
-                result.errors.append((order.account_id, _duplicate(order, None, row)))
+            found = existing.get((order.account_id, order.client_order_id))
+            if found is not None:
+                result.errors.append((order.account_id, _duplicate(order, None, found)))
                 continue
             self._submit(order, result, now)
 
@@ -541,10 +535,10 @@ def _error(message: dict, code: str, detail: str) -> dict:
     }
 
 
-def _duplicate(order: LiveOrder, live: LiveOrder | None, row: Order | None = None) -> dict:
+def _duplicate(order: LiveOrder, live: LiveOrder | None, row: tuple | None = None) -> dict:
     existing = live.as_report() if live is not None else None
     if existing is None and row is not None:
-        existing = {"id": str(row.id), "status": row.status, "client_order_id": row.client_order_id}
+        existing = {"id": str(row[0]), "status": row[1], "client_order_id": order.client_order_id}
     return {
         "event": "error",
         "code": "duplicate_client_order_id",
