@@ -1,9 +1,11 @@
 """/api/orders/: Alpaca-shaped order entry, listing, look-up and cancel."""
 
 import itertools
+import threading
 import uuid
 
 import pytest
+from django.db import connection
 
 from trading_app.models import Order, OrderStatus
 
@@ -253,3 +255,31 @@ def test_orders_cannot_be_edited_through_put_or_patch(alice_client):
     assert alice_client.patch(url, {"qty": 1}, format="json").status_code == 405
     assert alice_client.put(url, {"qty": 1}, format="json").status_code == 405
     assert Order.objects.get(pk=order["id"]).qty == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_with_one_client_order_id_book_exactly_one(alice, make_client):
+    """The existence check and the insert are not atomic; the unique constraint must decide."""
+    token = alice[1]
+    body = {"symbol": "AAPL", "side": "buy", "type": "market", "qty": 1, "client_order_id": "race"}
+    barrier = threading.Barrier(6)
+    statuses: list[tuple[int, dict]] = []
+
+    def submit():
+        try:
+            barrier.wait()
+            response = make_client(token).post("/api/orders/", body, format="json")
+            statuses.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    codes = sorted(code for code, _ in statuses)
+    assert codes == [201, 400, 400, 400, 400, 400], statuses
+    assert all("client_order_id" in body for code, body in statuses if code == 400)
+    assert Order.objects.filter(account=alice[0], client_order_id="race").count() == 1
