@@ -283,3 +283,13 @@ def test_concurrent_submits_with_one_client_order_id_book_exactly_one(alice, mak
     assert codes == [201, 400, 400, 400, 400, 400], statuses
     assert all("client_order_id" in body for code, body in statuses if code == 400)
     assert Order.objects.filter(account=alice[0], client_order_id="race").count() == 1
+
+
+def test_list_filters_by_side(alice_client):
+    buy = post_order(alice_client)
+    sell = post_order(alice_client, side="sell")
+    assert listed_ids(alice_client, "?side=buy") == {buy["id"]}
+    assert listed_ids(alice_client, "?side=sell") == {sell["id"]}
+    response = alice_client.get("/api/orders/?side=short")
+    assert response.status_code == 400
+    assert "side" in response.json()

@@ -182,3 +182,14 @@ def test_the_admin_login_page_renders():
     assert response.status_code == 200
     assert b'name="username"' in response.content
     assert b'name="password"' in response.content
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(alice_client, monkeypatch):
+    def boom(symbols):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("trading_app.api.views.latest_quotes", boom)
+    response = alice_client.post("/api/market-data/", {"symbols": ["AAPL"]}, format="json")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error; the request was not applied"}
+    assert b"secret internals" not in response.content
