@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from trading_app.services.market_data import feed_quote_key, quote_key
+from websocket_app.gateway.instruments import directory
 from websocket_app.price_stats import PriceStats, PriceStreamHub, reset_hub
 
 T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
@@ -170,6 +171,7 @@ def listed(instruments):
     keys = [feed_quote_key(s) for s in instruments] + [quote_key(s) for s in instruments]
     cache.delete_many(keys)
     reset_hub()
+    directory.invalidate()
     yield instruments
     cache.delete_many(keys)
     reset_hub()
@@ -277,7 +279,11 @@ async def test_unknown_ticker_gets_an_error_then_close_code_4404(layer, listed):
     error = await ws.receive_json_from(timeout=2)
     assert (error["type"], error["code"]) == ("error", "unknown_symbol")
     assert "NOPE" in error["message"]
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+    assert await ws.receive_output(timeout=2) == {
+        "type": "websocket.close",
+        "code": 4404,
+        "reason": "unknown ticker",
+    }
 
 
 async def test_malformed_ticker_is_closed_the_same_way(layer, listed):

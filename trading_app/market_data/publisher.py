@@ -72,11 +72,12 @@ class TickPublisher:
             self.volume[tick.symbol] = total
             self.last[tick.symbol] = tick
             quotes[feed_quote_key(tick.symbol)] = tick.quote(total)
-        # The cache first: a client that connects on seeing the message finds the quote.
-        await self.cache.aset_many(quotes, self.quote_ttl)
+        # The subscribers first (the tick's timestamp is its publish time), then the cache
+        # that late joiners and `POST /api/market-data/` read.
         await asyncio.gather(
             *(self.layer.group_send(prices_group(t.symbol), t.message()) for t in accepted)
         )
+        await self.cache.aset_many(quotes, self.quote_ttl)
         self.published += len(accepted)
         return accepted
 

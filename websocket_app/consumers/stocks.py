@@ -1,9 +1,13 @@
 """/ws/stocks/<ticker>/: a ticker's live price with its moving average and move alerts.
 
-Joins the channel layer group `prices.<SYMBOL>` that the price feed publishes to (contract in
-docs/architecture.md; messages in docs/websocket.md). Lean on purpose: a price tick costs no
-database access and no thread hop, and the statistics and the encoded frames are shared by every
-subscriber of the ticker in this process (websocket_app.price_stats.PriceStreamHub).
+Subscribes to the channel layer group `prices.<SYMBOL>` that the price feed publishes to
+(contract in docs/architecture.md; messages in docs/websocket.md). Built on the gateway's lean
+consumer rather than Channels' AsyncWebsocketConsumer: Channels dispatches every message through
+a thread hop (`aclose_old_connections`) shared by all sockets, which made a tick reach the 100th
+subscriber ~160 ms late. Here the process joins each group once (`GroupHub`), a tick is turned
+into frames once for all subscribers (`PriceStreamHub`: statistics and encoding shared), and
+each socket only gets a synchronous `push` into its bounded outbox: no database, no thread hop,
+and a slow client delays nobody.
 """
 
 from __future__ import annotations
@@ -11,37 +15,41 @@ from __future__ import annotations
 import logging
 import re
 
-import orjson
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.cache import cache
 
 from trading_app.market_data.ticks import prices_group
 from trading_app.services.market_data import choose_quote, feed_quote_key, quote_key
-from websocket_app.price_stats import get_hub
+from websocket_app.gateway import codes
+from websocket_app.gateway.connection import GatewayConsumer
+from websocket_app.gateway.hub import get_hub as get_group_hub
+from websocket_app.gateway.instruments import directory
+from websocket_app.gateway.jsonwire import JSONDecodeError, dumps, loads
+from websocket_app.price_stats import get_hub as get_price_hub
 
 log = logging.getLogger("tradingsim.ws.stocks")
 
 #: close code for a ticker that is not listed (4000-4999: application-defined)
-CLOSE_UNKNOWN_SYMBOL = 4404
+CLOSE_UNKNOWN_SYMBOL = codes.UNKNOWN_SYMBOL  # 4404
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
 
 
-@database_sync_to_async
-def _is_listed(symbol: str) -> bool:
-    from trading_app.selectors.instruments import instrument_spec
-
-    return instrument_spec(symbol) is not None
+def _error(code: str, message: str) -> str:
+    return dumps({"type": "error", "code": code, "message": message})
 
 
-def _frame(message: dict) -> str:
-    return orjson.dumps(message).decode()
+async def _is_listed(symbol: str) -> bool:
+    await directory.refresh()
+    if directory.get(symbol) is None:
+        await directory.refresh(force=True)  # listed a moment ago?
+    return directory.get(symbol) is not None
 
 
-class StockPriceConsumer(AsyncWebsocketConsumer):
+class StockPriceConsumer(GatewayConsumer):
     """Server → client: `price`, `alert`, `feed.status`; client → server: `ping`, `latest`."""
 
     symbol: str | None = None
+    joined = False
+    got_tick = False
 
     async def connect(self) -> None:
         raw = str(self.scope["url_route"]["kwargs"].get("ticker", ""))
@@ -49,39 +57,37 @@ class StockPriceConsumer(AsyncWebsocketConsumer):
         if not SYMBOL_RE.match(symbol) or not await _is_listed(symbol):
             # Accept first so that the client can read why before the close.
             await self.accept()
-            await self.send(
-                text_data=_frame(
-                    {
-                        "type": "error",
-                        "code": "unknown_symbol",
-                        "message": f"unknown ticker {raw!r}: no such instrument",
-                    }
-                )
-            )
-            await self.close(code=CLOSE_UNKNOWN_SYMBOL)
+            self.push(_error("unknown_symbol", f"unknown ticker {raw!r}: no such instrument"))
+            await self.close(CLOSE_UNKNOWN_SYMBOL, "unknown ticker")
             return
         self.symbol = symbol
-        await self.channel_layer.group_add(prices_group(symbol), self.channel_name)
+        self.group = prices_group(symbol)
+        self.groups = get_group_hub()
+        await self.groups.join(self.group, self)
+        self.joined = True
+        # The last frame this process streamed goes first (synchronously: no tick can overtake
+        # it); without one, the cached quote, unless a live tick arrived while reading it.
+        frame = get_price_hub().latest_frame(symbol)
+        if frame is not None:
+            self.push(frame)
         await self.accept()
-        frame = await self._latest_frame()
-        if frame is not None:
-            await self.send(text_data=frame)
+        if frame is None:
+            frame = await self._cached_frame()
+            if frame is not None and not self.got_tick:
+                self.push(frame)
 
-    async def disconnect(self, code: int) -> None:
-        if self.symbol is not None:
-            await self.channel_layer.group_discard(prices_group(self.symbol), self.channel_name)
+    async def disconnect(self, code: int | None) -> None:
+        if self.joined:
+            self.joined = False
+            await self.groups.leave(self.group, self)
 
-    async def _latest_frame(self) -> str | None:
-        """The last price this process has streamed, else the cached quote (feed, exchange)."""
-        hub = get_hub()
-        frame = hub.latest_frame(self.symbol)
-        if frame is not None:
-            return frame
-        cached = await cache.aget_many([feed_quote_key(self.symbol), quote_key(self.symbol)])
+    async def _cached_frame(self) -> str | None:
+        """A price frame from the cached quote (the feed's, or the exchange's last trade)."""
+        found = await cache.aget_many([feed_quote_key(self.symbol), quote_key(self.symbol)])
         quote = choose_quote(
-            cached.get(quote_key(self.symbol)), cached.get(feed_quote_key(self.symbol))
+            found.get(quote_key(self.symbol)), found.get(feed_quote_key(self.symbol))
         )
-        if not quote or quote.get("price") is None:
+        if not quote or quote.get("price") is None or not quote.get("timestamp"):
             return None
         tick = {
             "type": "price.tick",
@@ -92,48 +98,47 @@ class StockPriceConsumer(AsyncWebsocketConsumer):
             "source": quote.get("source"),
         }
         try:
-            return hub.observe(tick)[0]
+            return get_price_hub().observe(tick)[0]
         except ValueError:
             return None
 
-    # ------------------------------------------------------------------------------ client
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            message = orjson.loads(text_data if text_data is not None else bytes_data)
-        except orjson.JSONDecodeError:
-            await self._error("malformed_json", "messages must be JSON objects")
-            return
-        if not isinstance(message, dict):
-            await self._error("invalid_message", "messages must be JSON objects with a 'type'")
-            return
-        kind = message.get("type")
-        if kind == "ping":
-            await self.send(text_data=_frame({"type": "pong", "id": message.get("id")}))
-        elif kind == "latest":
-            frame = await self._latest_frame()
-            if frame is None:
-                await self._error("no_price", f"no price for {self.symbol} yet")
-            else:
-                await self.send(text_data=frame)
-        else:
-            await self._error(
-                "unknown_type", f"unknown message type {kind!r}: send 'ping' or 'latest'"
-            )
-
-    async def _error(self, code: str, message: str) -> None:
-        await self.send(text_data=_frame({"type": "error", "code": code, "message": message}))
-
     # ------------------------------------------------------------------------------ group
 
-    async def price_tick(self, event: dict) -> None:
-        try:
-            frames = get_hub().observe(event)
-        except (KeyError, ValueError):
-            log.warning("ignored a malformed price tick: %r", event)
-            return
-        for frame in frames:
-            await self.send(text_data=frame)
+    def deliver(self, group: str, message: dict) -> None:
+        """Called by the GroupHub for each group message: must not block, must not raise."""
+        kind = message.get("type")
+        if kind == "price.tick":
+            try:
+                frames = get_price_hub().observe(message)
+            except (KeyError, ValueError):
+                log.warning("ignored a malformed price tick: %r", message)
+                return
+            self.got_tick = True
+            for frame in frames:
+                self.push(frame)
+        elif kind == "feed.status":
+            self.push(dumps(message))
 
-    async def feed_status(self, event: dict) -> None:
-        await self.send(text_data=_frame(event))
+    # ------------------------------------------------------------------------------ client
+
+    def on_frame(self, data: str | bytes):
+        try:
+            message = loads(data)
+        except JSONDecodeError:
+            self.push(_error("malformed_json", "messages must be JSON objects"))
+            return None
+        if not isinstance(message, dict):
+            self.push(_error("invalid_message", "messages must be JSON objects with a 'type'"))
+            return None
+        kind = message.get("type")
+        if kind == "ping":
+            self.push(dumps({"type": "pong", "id": message.get("id")}))
+            return None
+        if kind == "latest":
+            return self._send_latest()
+        self.push(_error("unknown_type", f"unknown message type {kind!r}: send 'ping' or 'latest'"))
+        return None
+
+    async def _send_latest(self) -> None:
+        frame = get_price_hub().latest_frame(self.symbol) or await self._cached_frame()
+        self.push(frame or _error("no_price", f"no price for {self.symbol} yet"))
