@@ -227,8 +227,19 @@ class Engine:
                                 continue
                             first = px[-1]
                             stp = sweep_sell(book, rec, price, orders, events)
-                        else:
-                            append((REJECTED, order_id, R_BAD_SIDE))
+                        else:  # an invalid side: the full validation reports it (after dup)
+                            self._submit(
+                                order_id,
+                                account_id,
+                                symbol,
+                                side,
+                                order_type,
+                                tif,
+                                qty,
+                                price,
+                                stop,
+                                events,
+                            )
                             continue
                         # The order crossed: settle its remainder, then any stops it triggered.
                         rem = rec[2]
