@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -48,6 +47,8 @@ from trading_app.risk.token_bucket import TokenBucket
 log = logging.getLogger("tradingsim.risk")
 
 ZERO = Decimal("0")
+HUNDRED = Decimal(100)
+RATE = codes.RATE_LIMIT
 LOAD_CHUNK = 500
 
 
@@ -59,7 +60,7 @@ class RiskGate:
         self.halted_accounts: dict[int, str] = {}  # only used with the checks disabled
         self.accounts: dict[int, AccountRisk] = {}
         self.instruments: dict[int, InstrumentInfo] = {}
-        self.reserved: dict[uuid.UUID, Reservation] = {}
+        self.reserved: dict[int, Reservation] = {}  # engine seq -> what it reserves
         self.alerts = AlertBox()
         self.min_volume = config.liquidity_min_volume()
         self.warn = Decimal(str(config.warning_fraction()))
@@ -155,38 +156,30 @@ class RiskGate:
             return refusal.reason
         bucket = acct.bucket
         if not bucket.take(order.created_at.timestamp()):
-            return self._refuse(
-                acct,
-                Refusal(
-                    codes.RATE_LIMIT,
-                    f"more than {limits.max_orders_per_second} orders per second",
-                    limits.max_orders_per_second,
-                    limits.max_orders_per_second,
-                ),
-            )
-        if bucket.tokens < bucket.rate * self.rate_warn:
-            self._rate_warning(acct)
-        info = self.instruments.get(order.instrument_id)
+            return self._refuse(acct, checks.rate_limit(limits.max_orders_per_second))
+        if bucket.tokens < bucket.rate * self.rate_warn or acct.alert_levels.get(RATE):
+            self._rate_usage(acct)
+        iid = order.instrument_id
+        info = self.instruments.get(iid)
         if info is None:
             self._reload_instruments()
-            info = self.instruments.get(order.instrument_id)
+            info = self.instruments.get(iid)
             if info is None:
                 return None
         is_buy = order.side == "buy"
         qty = order.qty - order.filled_qty
-        exp = acct.exposures.get(order.instrument_id)
+        exposures = acct.exposures
+        exp = exposures.get(iid)
         if exp is None:
-            exp = Exposure()
-        outcome = self._assess(acct, info, exp, is_buy, order.qty, qty, order)
+            exp = exposures[iid] = Exposure()
+        outcome = self._assess(
+            acct, info, exp, is_buy, order.qty, qty, order.type, order.limit_price, order.stop_price
+        )
         if outcome.__class__ is Refusal:
             return self._refuse(acct, outcome)
-        if exp is not acct.exposures.get(order.instrument_id):
-            acct.exposures[order.instrument_id] = exp
         self._apply(acct, exp, is_buy, qty, outcome)
-        self.reserved[order.id] = Reservation(
-            account_id, order.instrument_id, is_buy, qty, outcome[2]
-        )
-        self._dirty.add((account_id, order.instrument_id))
+        self.reserved[order.seq] = Reservation(account_id, iid, is_buy, qty, outcome[2])
+        self._dirty.add((account_id, iid))
         return None
 
     def check_replace(self, order: LiveOrder, qty: int | None, price_ticks: int | None):
@@ -199,7 +192,7 @@ class RiskGate:
             return [(ev.REJECTED, order.seq, f"{codes.EXCHANGE_HALTED}: {self.exchange_halted}")]
         if not self.enabled:
             return None
-        res = self.reserved.get(order.id)
+        res = self.reserved.get(order.seq)
         acct = self.accounts.get(order.account_id)
         if res is None or acct is None:
             return None
@@ -217,8 +210,9 @@ class RiskGate:
         if info is None or exp is None:
             return None
         self._release(acct, exp, res)  # judge the order as if it were not there yet
-        probe = _Probe(order.type, limit_price, order.stop_price, order.symbol)
-        outcome = self._assess(acct, info, exp, res.is_buy, total, remaining, probe)
+        outcome = self._assess(
+            acct, info, exp, res.is_buy, total, remaining, order.type, limit_price, order.stop_price
+        )
         if outcome.__class__ is Refusal:
             self._restore(acct, exp, res)
             self._refuse(acct, outcome)
@@ -236,70 +230,65 @@ class RiskGate:
         is_buy: bool,
         total: int,
         qty: int,
-        order,
+        kind: str,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
     ) -> Refusal | tuple:
-        """Every size/price/exposure check for `qty` more shares; the new terms if they pass."""
+        """Every size, price and exposure check for `qty` more shares, in order; the first
+        refusal, or the instrument's new terms (gross, required, price, notional).
+
+        Each condition is tested inline (the hot path) and the matching `checks` function, which
+        states the rule and words the refusal, is only called when it is broken.
+        """
         limits = acct.limits
         if total > limits.max_order_qty:
             return checks.order_qty(total, limits.max_order_qty)
         mark = info.mark
-        limit_price = order.limit_price
-        price = limit_price or order.stop_price or mark
-        if price is None:
-            price = ZERO  # never priced and no price on the order: nothing to value it at
+        price = limit_price or stop_price or mark or ZERO
         notional = qty * price
         if notional > limits.max_order_notional:
             return checks.order_notional(notional, limits.max_order_notional)
         if limit_price is not None:
-            if order.type == "stop_limit":
-                refusal = checks.price_collar(
-                    limit_price, order.stop_price, limits.price_collar_pct, "stop price"
-                )
-            elif mark is not None:
-                refusal = checks.price_collar(
-                    limit_price, mark, limits.price_collar_pct, "reference price"
-                )
-            else:
-                refusal = None
-            if refusal is not None:
-                return refusal
+            reference = stop_price if kind == "stop_limit" else mark
+            if reference is not None:
+                distance = limit_price - reference
+                if distance < 0:
+                    distance = -distance
+                if distance * HUNDRED > limits.price_collar_pct * reference:
+                    what = "stop price" if kind == "stop_limit" else "reference price"
+                    return checks.price_collar(
+                        limit_price, reference, limits.price_collar_pct, what
+                    )
         worker = self.worker
         if worker is not None:
             volume = worker.volume.get(info.symbol, 0)
-            if volume >= self.min_volume:
-                refusal = checks.liquidity(qty, volume, limits.max_volume_pct, info.symbol)
-                if refusal is not None:
-                    return refusal
+            if volume >= self.min_volume and qty * HUNDRED > limits.max_volume_pct * volume:
+                return checks.liquidity(qty, volume, limits.max_volume_pct, info.symbol)
         position_limit = limits.max_position_qty
         if info.max_position is not None and info.max_position < position_limit:
             position_limit = info.max_position
-        refusal = checks.position(is_buy, qty, exp, position_limit, info.symbol)
-        if refusal is not None:
-            return refusal
+        if is_buy:
+            if exp.pos + exp.open_buy + qty > position_limit:
+                return checks.position(True, qty, exp, position_limit, info.symbol)
+            open_buy = exp.open_buy + qty
+            buy_notional = exp.open_buy_notional + notional
+            open_sell = exp.open_sell
+        else:
+            if exp.open_sell + qty - exp.pos > position_limit:
+                return checks.position(False, qty, exp, position_limit, info.symbol)
+            open_buy, buy_notional = exp.open_buy, exp.open_buy_notional
+            open_sell = exp.open_sell + qty
         if mark is None:
             mark = info.mark = price  # first price seen values the instrument until it trades
-        if is_buy:
-            open_buy, buy_notional, open_sell = (
-                exp.open_buy + qty,
-                exp.open_buy_notional + notional,
-                exp.open_sell,
-            )
-        else:
-            open_buy, buy_notional, open_sell = (
-                exp.open_buy,
-                exp.open_buy_notional,
-                exp.open_sell + qty,
-            )
         gross = gross_term(exp.pos, open_buy, open_sell, mark)
-        refusal = checks.gross_exposure(acct, exp.gross, gross, limits.max_gross_exposure)
-        if refusal is not None:
-            return refusal
+        if gross > exp.gross and acct.gross - exp.gross + gross > limits.max_gross_exposure:
+            return checks.gross_exposure(acct, exp.gross, gross, limits.max_gross_exposure)
         required = cash_required(exp.pos, open_buy, buy_notional, open_sell, mark, info.margin)
-        refusal = checks.buying_power(
-            acct, is_buy, exp.required, required, qty, info.symbol, info.margin
-        )
-        if refusal is not None:
-            return refusal
+        delta = required - exp.required
+        if delta > 0 and delta > acct.cash - acct.committed:
+            return checks.buying_power(
+                acct, is_buy, exp.required, required, qty, info.symbol, info.margin
+            )
         return (gross, required, price, notional)
 
     # ------------------------------------------------------------------------------ bookkeeping
@@ -364,7 +353,7 @@ class RiskGate:
         price = order.limit_price or order.stop_price or (info.mark if info else None) or ZERO
         exp = acct.exposures.setdefault(order.instrument_id, Exposure())
         res = Reservation(order.account_id, order.instrument_id, order.side == "buy", qty, price)
-        self.reserved[order.id] = res
+        self.reserved[order.seq] = res
         self._restore(acct, exp, res)
 
     def _apply_batch(self, result) -> None:
@@ -395,7 +384,7 @@ class RiskGate:
                 touched.add((order.account_id, fill.instrument_id))
         reserved = self.reserved
         for order in result.touched.values():
-            res = reserved.get(order.id)
+            res = reserved.get(order.seq)
             if res is None:
                 continue
             remaining = order.qty - order.filled_qty if order.is_open else 0
@@ -413,7 +402,7 @@ class RiskGate:
                     touched.add((res.account_id, res.instrument_id))
                 res.qty, res.price = remaining, price
             if remaining == 0:
-                del reserved[order.id]
+                del reserved[order.seq]
         seen: set[int] = set()
         for account_id, iid in touched:
             acct = accounts.get(account_id)
@@ -584,47 +573,57 @@ class RiskGate:
         self._pending_halts.append(acct.account_id)
 
     def _evaluate(self, acct: AccountRisk, halt: bool = True) -> None:
-        """Daily loss (halts on a breach) and usage warnings of the account-wide limits."""
+        """Daily loss (halts on a breach) and usage warnings of the account-wide limits.
+
+        Each reading is compared inline first: the alert machinery (and its wording) only runs
+        when usage is past the warning level or an earlier warning has to be re-armed.
+        """
         limits = acct.limits
         warn = self.warn
+        levels = acct.alert_levels
+        pct = int(warn * 100)
         loss = -acct.day_pnl
-        if loss > limits.max_daily_loss:
+        limit = limits.max_daily_loss
+        if loss > limit:
             if halt:
                 self._halt_for_loss(acct, checks.daily_loss(acct))
-        else:
+        elif loss >= limit * warn or levels:
             self.alerts.usage(
-                acct.alert_levels,
+                levels,
                 acct.account_id,
                 codes.DAILY_LOSS,
                 codes.DAILY_LOSS,
                 loss,
-                limits.max_daily_loss,
-                limits.max_daily_loss * warn,
-                f"the day's loss {checks.money(loss)} is over "
-                f"{int(warn * 100)}% of the limit {checks.money(limits.max_daily_loss)}",
+                limit,
+                limit * warn,
+                lambda: f"the day's loss {checks.money(loss)} is over {pct}% of the limit "
+                f"{checks.money(limit)}",
             )
-        self.alerts.usage(
-            acct.alert_levels,
-            acct.account_id,
-            codes.MAX_GROSS_EXPOSURE,
-            codes.MAX_GROSS_EXPOSURE,
-            acct.gross,
-            limits.max_gross_exposure,
-            limits.max_gross_exposure * warn,
-            f"gross exposure {checks.money(acct.gross)} is over {int(warn * 100)}% of the "
-            f"limit {checks.money(limits.max_gross_exposure)}",
-        )
-        if acct.cash > 0:
+        gross, gross_limit = acct.gross, limits.max_gross_exposure
+        if gross >= gross_limit * warn or levels:
             self.alerts.usage(
-                acct.alert_levels,
+                levels,
+                acct.account_id,
+                codes.MAX_GROSS_EXPOSURE,
+                codes.MAX_GROSS_EXPOSURE,
+                gross,
+                gross_limit,
+                gross_limit * warn,
+                lambda: f"gross exposure {checks.money(gross)} is over {pct}% of the limit "
+                f"{checks.money(gross_limit)}",
+            )
+        cash, committed = acct.cash, acct.committed
+        if cash > 0 and (committed >= cash * warn or levels):
+            self.alerts.usage(
+                levels,
                 acct.account_id,
                 codes.BUYING_POWER,
                 codes.BUYING_POWER,
-                acct.committed,
-                acct.cash,
-                acct.cash * warn,
-                f"open orders and shorts hold {checks.money(acct.committed)}, over "
-                f"{int(warn * 100)}% of the cash {checks.money(acct.cash)}",
+                committed,
+                cash,
+                cash * warn,
+                lambda: f"open orders and shorts hold {checks.money(committed)}, over {pct}% "
+                f"of the cash {checks.money(cash)}",
             )
 
     def _position_usage(self, acct: AccountRisk, iid: int, exp: Exposure) -> None:
@@ -635,6 +634,9 @@ class RiskGate:
         if info.max_position is not None and info.max_position < limit:
             limit = info.max_position
         worst = max(exp.pos + exp.open_buy, exp.open_sell - exp.pos)
+        if worst < limit * self.warn and not acct.alert_levels:
+            return
+        pct = int(self.warn * 100)
         self.alerts.usage(
             acct.alert_levels,
             acct.account_id,
@@ -643,11 +645,11 @@ class RiskGate:
             worst,
             limit,
             limit * self.warn,
-            f"{info.symbol}: the position could reach {worst} with open orders, over "
-            f"{int(self.warn * 100)}% of the limit {limit}",
+            lambda: f"{info.symbol}: the position could reach {worst} with open orders, over "
+            f"{pct}% of the limit {limit}",
         )
 
-    def _rate_warning(self, acct: AccountRisk) -> None:
+    def _rate_usage(self, acct: AccountRisk) -> None:
         rate = acct.limits.max_orders_per_second
         used = rate - int(acct.bucket.tokens)
         self.alerts.usage(
@@ -658,21 +660,7 @@ class RiskGate:
             used,
             rate,
             rate * float(self.warn),
-            f"{used} of {rate} orders in the last second",
-        )
-
-
-class _Probe:
-    """The fields of an order `_assess` reads, for a replace's new price."""
-
-    __slots__ = ("type", "limit_price", "stop_price", "symbol")
-
-    def __init__(self, type_: str, limit_price, stop_price, symbol: str) -> None:
-        self.type, self.limit_price, self.stop_price, self.symbol = (
-            type_,
-            limit_price,
-            stop_price,
-            symbol,
+            lambda: f"{used} of {rate} orders in the last second",
         )
 
 

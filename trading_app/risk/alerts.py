@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 from asgiref.sync import async_to_sync
@@ -69,14 +70,17 @@ class AlertBox:
         code: str,
         value: Decimal | int | float,
         limit: Decimal | int | float,
-        warn_at: Decimal | float,
-        message: str,
+        warn_at: Decimal | int | float,
+        message: Callable[[], str],
     ) -> None:
-        """Record a usage reading; raise a warning on crossing `warn_at` upwards."""
+        """Record a usage reading; raise a warning on crossing `warn_at` upwards, re-arm below it.
+
+        `message` is only called when an alert is raised: readings are taken on every batch.
+        """
         if value >= warn_at and limit:
             if levels.get(key, NORMAL) < WARNING:
                 levels[key] = WARNING
-                self._raise(account_id, build_alert(code, WARNING, message, value, limit))
+                self._raise(account_id, build_alert(code, WARNING, message(), value, limit))
         elif levels.get(key):
             levels[key] = NORMAL
 

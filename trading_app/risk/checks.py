@@ -160,6 +160,11 @@ def buying_power(
     )
 
 
+def rate_limit(rate: int) -> Refusal:
+    """Called when the account's token bucket is empty (see token_bucket.py)."""
+    return Refusal(codes.RATE_LIMIT, f"more than {rate} orders per second", rate, rate)
+
+
 def daily_loss(acct: AccountRisk) -> Refusal | None:
     limit = acct.limits.max_daily_loss
     if acct.day_pnl < -limit:
