@@ -33,6 +33,7 @@ from trade_s3 import (
 )
 
 BUCKET_ENV = "TRADE_EXPORT_BUCKET"
+MAX_REPLY_BYTES = 5_000_000  # Lambda's limit on a synchronous reply is 6 MB
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
@@ -84,7 +85,7 @@ def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[st
         **analysis,
     }
     try:
-        save_json(client, bucket, result_key, document)
+        size = save_json(client, bucket, result_key, document)
     except (BotoCoreError, ClientError) as exc:
         logger.exception("writing s3://%s/%s failed", bucket, result_key)
         return _reply(502, f"S3 error writing s3://{bucket}/{result_key}: {exc}")
@@ -96,6 +97,10 @@ def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[st
         source_key,
         elapsed,
     )
+    if size > MAX_REPLY_BYTES:
+        # Lambda refuses replies over 6 MB; thousands of tickers get there. The file has it all.
+        document = {k: v for k, v in document.items() if k != "tickers"}
+        document["tickers_omitted"] = f"{size:,}-byte analysis: read s3://{bucket}/{result_key}"
     return {
         "statusCode": 200,
         "message": f"Analysis saved for {day}",

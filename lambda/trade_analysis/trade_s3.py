@@ -82,7 +82,8 @@ def open_chunks(
     return response["Body"].iter_chunks(chunk_size)
 
 
-def save_json(client: Any, bucket: str, key: str, document: dict[str, Any]) -> None:
-    """Write the analysis as compact UTF-8 JSON."""
+def save_json(client: Any, bucket: str, key: str, document: dict[str, Any]) -> int:
+    """Write the analysis as compact UTF-8 JSON; return its size in bytes."""
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    return len(body)

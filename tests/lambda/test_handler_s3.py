@@ -56,6 +56,18 @@ def test_reply_is_json_serialisable(exported):
     assert json.loads(json.dumps(reply)) == reply  # what the Lambda runtime will do with it
 
 
+def test_huge_analysis_is_saved_whole_but_returned_without_tickers(s3, exported, monkeypatch):
+    import handler
+
+    monkeypatch.setattr(handler, "MAX_REPLY_BYTES", 100)
+    reply = lambda_handler({"date": "2025-01-20", "bucket": exported}, None)
+    assert reply["statusCode"] == 200
+    assert "tickers" not in reply["analysis"]
+    assert reply["analysis"]["tickers_omitted"].endswith(f"read s3://{exported}/{reply['key']}")
+    assert reply["analysis"]["total_trades"] == 3
+    assert set(read_json(s3, exported, reply["key"])["tickers"]) == {"AAPL", "MSFT"}
+
+
 def test_bucket_from_environment(s3, exported, monkeypatch):
     monkeypatch.setenv("TRADE_EXPORT_BUCKET", exported)
     reply = lambda_handler({"date": "2025-01-20"}, None)
