@@ -100,8 +100,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def render_html(result: BacktestResult) -> str:
-    png = base64.b64encode(render_png(result)).decode("ascii")
+def render_html(result: BacktestResult, png: bytes | None = None) -> str:
+    """The report page; pass ``png`` when the chart is already rendered (it is the slow part)."""
+    png = base64.b64encode(png if png is not None else render_png(result)).decode("ascii")
     esc = html.escape
     metric_rows = "\n".join(
         f"<tr><th>{esc(k)}</th><td>{esc(_fmt(v))}</td></tr>" for k, v in result.metrics.items()

@@ -111,13 +111,16 @@ class BacktestResult:
             Path(path).write_bytes(png)
         return png
 
-    def to_html(self) -> str:
-        """Self-contained HTML report (metrics, trades, chart embedded as base64)."""
+    def to_html(self, png: bytes | None = None) -> str:
+        """Self-contained HTML report (metrics, trades, chart embedded as base64).
+
+        ``png``: the chart from ``plot_png()``, if already rendered (rendering is the slow part).
+        """
         from .report import render_html
 
-        return render_html(self)
+        return render_html(self, png)
 
-    def save_html(self, path: str | Path) -> Path:
+    def save_html(self, path: str | Path, png: bytes | None = None) -> Path:
         target = Path(path)
-        target.write_text(self.to_html(), encoding="utf-8")
+        target.write_text(self.to_html(png), encoding="utf-8")
         return target

@@ -248,3 +248,27 @@ EXTRA_BACKGROUND_SERVICES = [
 ]
 # yfinance logs every failed download at ERROR; the provider reports it once, in its own words.
 LOGGING["loggers"]["yfinance"] = {"level": "CRITICAL"}
+
+# --- Strategies, live runs and the market simulator (issue 6) ---------------------------------------
+# `serve` hosts live strategy runs started through the API (the in-memory layer is per process).
+EXTRA_BACKGROUND_SERVICES = [
+    *EXTRA_BACKGROUND_SERVICES,
+    ("strategy runs", "algo_trading.django_adapters.runs.run_strategy_service"),
+]
+# Started by `serve` unless SIMULATE=0: agents trading every instrument through the real order path.
+SIMULATION_SERVICES = [
+    *globals().get("SIMULATION_SERVICES", []),
+    ("market simulator", "algo_trading.simulator.service.run_simulator_service"),
+]
+# serve's simulator: a gentle pace (decision rounds per second per symbol) and one agent of each kind.
+SIMULATOR = {
+    "rate": float(os.environ.get("SIMULATOR_RATE", "1")),
+    "seed": os.environ.get("SIMULATOR_SEED", "0"),
+    "market_makers": int(os.environ.get("SIMULATOR_MARKET_MAKERS", "1")),
+    "noise_traders": int(os.environ.get("SIMULATOR_NOISE_TRADERS", "1")),
+    "momentum_traders": int(os.environ.get("SIMULATOR_MOMENTUM_TRADERS", "1")),
+    "cash": os.environ.get("SIMULATOR_CASH", "10000000"),
+}
+SIMULATOR_SYMBOLS = env_list("SIMULATOR_SYMBOLS", "")  # empty: every active instrument
+# POST /api/backtests/ runs synchronously: cap the bars (and the CSV text) a request may send.
+BACKTEST_API_MAX_BARS = int(os.environ.get("BACKTEST_API_MAX_BARS", "20000"))

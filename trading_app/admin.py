@@ -13,6 +13,7 @@ from trading_app.models import (
     Order,
     Position,
     RiskLimits,
+    StrategyRun,
     Trade,
     TradeAnalysis,
     TradeSource,
@@ -222,9 +223,102 @@ class TradeAnalysisAdmin(admin.ModelAdmin):
 
 @admin.register(BacktestRun)
 class BacktestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "strategy", "symbol", "status", "created_at", "finished_at"]
-    list_filter = ["strategy", "status"]
-    search_fields = ["strategy", "symbol"]
+    """Stored backtests (CLI and API): headline metrics in the list, chart and report linked."""
+
+    PREVIEW = ("total_return_pct", "sharpe", "max_drawdown_pct", "num_trades")
+
+    list_display = [
+        "id",
+        "strategy",
+        "symbol",
+        "status",
+        "total_return",
+        "sharpe",
+        "max_drawdown",
+        "trades_count",
+        "files",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["strategy", "status", "symbol"]
+    search_fields = ["strategy", "symbol", "created_by__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["created_by"]
+    readonly_fields = [
+        "strategy",
+        "symbol",
+        "params",
+        "config",
+        "start",
+        "end",
+        "status",
+        "error",
+        "metrics_table",
+        "files",
+        "chart_preview",
+        "trades",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    exclude = ["metrics", "chart", "report"]
+
+    def has_add_permission(self, request):
+        return False  # backtests are run by `manage.py backtest` or POST /api/backtests/
+
+    def _metric(self, obj, key):
+        value = (obj.metrics or {}).get(key)
+        return "n/a" if value is None else value
+
+    @admin.display(description="return %")
+    def total_return(self, obj):
+        return self._metric(obj, "total_return_pct")
+
+    @admin.display(description="sharpe")
+    def sharpe(self, obj):
+        return self._metric(obj, "sharpe")
+
+    @admin.display(description="max DD %")
+    def max_drawdown(self, obj):
+        return self._metric(obj, "max_drawdown_pct")
+
+    @admin.display(description="trades")
+    def trades_count(self, obj):
+        return len(obj.trades or [])
+
+    @admin.display(description="chart / report")
+    def files(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if not obj.chart and not obj.report:
+            return "-"
+        return format_html(
+            '<a href="{}" target="_blank">chart</a> · <a href="{}" target="_blank">report</a>',
+            reverse("backtest-chart", args=[obj.pk]),
+            reverse("backtest-report", args=[obj.pk]),
+        )
+
+    @admin.display(description="metrics")
+    def metrics_table(self, obj):
+        from django.utils.html import format_html, format_html_join
+
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((k, v) for k, v in (obj.metrics or {}).items())
+        )
+        return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="chart")
+    def chart_preview(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if not obj.chart:
+            return "-"
+        return format_html(
+            '<img src="{}" style="max-width: 900px" alt="chart">',
+            reverse("backtest-chart", args=[obj.pk]),
+        )
 
 
 @admin.register(RiskLimits)
@@ -310,3 +404,51 @@ class ExchangeStatusAdmin(admin.ModelAdmin):
 
         halts.resume_exchange()
         self.message_user(request, "the exchange is open again")
+
+
+@admin.register(StrategyRun)
+class StrategyRunAdmin(admin.ModelAdmin):
+    """Live strategy runs: their status, counters and P&L; their orders are ordinary orders."""
+
+    list_display = [
+        "id",
+        "strategy",
+        "symbol",
+        "account",
+        "status",
+        "origin",
+        "position",
+        "realized_pnl",
+        "unrealized_pnl",
+        "fills",
+        "orders_link",
+        "started_at",
+        "stopped_at",
+    ]
+    list_filter = ["status", "strategy", "symbol", "origin"]
+    search_fields = ["strategy", "symbol", "account__user__username"]
+    list_select_related = ["account__user"]
+    actions = ["stop_runs"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in StrategyRun._meta.fields] + ["orders_link"]
+
+    def has_add_permission(self, request):
+        return False  # started by `manage.py run_strategy` or POST /api/strategies/runs/
+
+    @admin.display(description="orders")
+    def orders_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:trading_app_order_changelist")
+        return format_html('<a href="{}?q={}">orders</a>', url, obj.client_order_prefix)
+
+    @admin.action(description="Stop the selected runs")
+    def stop_runs(self, request, queryset):
+        from algo_trading.django_adapters.runs import request_stop
+
+        active = [run for run in queryset if run.is_active]
+        for run in active:
+            request_stop(run)
+        self.message_user(request, f"asked {len(active)} run(s) to stop")

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+import trading_app.api.strategy_views as strategy_views
 from trading_app.api import risk_views, views
 
 router = DefaultRouter()
@@ -19,5 +20,31 @@ urlpatterns = [
     path("risk/metrics/", risk_views.RiskMetricsView.as_view(), name="risk-metrics"),
     path("portfolio/", risk_views.PortfolioView.as_view(), name="portfolio"),
     path("portfolio/equity/", risk_views.EquityHistoryView.as_view(), name="portfolio-equity"),
+    path("strategies/", strategy_views.StrategyListView.as_view(), name="strategy-list"),
+    path("strategies/runs/", strategy_views.StrategyRunListView.as_view(), name="strategy-runs"),
+    path(
+        "strategies/runs/<int:pk>/",
+        strategy_views.StrategyRunDetailView.as_view(),
+        name="strategy-run-detail",
+    ),
+    path(
+        "strategies/runs/<int:pk>/stop/",
+        strategy_views.StrategyRunStopView.as_view(),
+        name="strategy-run-stop",
+    ),
+    path("backtests/", strategy_views.BacktestListView.as_view(), name="backtests"),
+    path(
+        "backtests/<int:pk>/", strategy_views.BacktestDetailView.as_view(), name="backtest-detail"
+    ),
+    path(
+        "backtests/<int:pk>/chart/",
+        strategy_views.BacktestChartView.as_view(),
+        name="backtest-chart",
+    ),
+    path(
+        "backtests/<int:pk>/report/",
+        strategy_views.BacktestReportView.as_view(),
+        name="backtest-report",
+    ),
     path("", include(router.urls)),
 ]

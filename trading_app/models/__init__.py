@@ -13,6 +13,7 @@ from trading_app.models.instruments import Instrument
 from trading_app.models.orders import Order, Trade
 from trading_app.models.platform import BacktestRun, ExchangeStatus, RiskLimits, TradeAnalysis
 from trading_app.models.risk import EquitySnapshot
+from trading_app.models.strategies import StrategyRun
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -29,6 +30,7 @@ __all__ = [
     "Position",
     "RiskLimits",
     "Side",
+    "StrategyRun",
     "TimeInForce",
     "Trade",
     "TradeAnalysis",
