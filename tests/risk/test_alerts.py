@@ -1,5 +1,6 @@
 """Alerts on the account's stream: usage past 80% of a limit (warning) and a breach."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def stream(alice):
     """A channel in alice's account group, as the /ws/orders/ consumer has."""
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)("risk-test.")
+    # a plain channel name: channels_redis binds "!" process-local channels to one event loop
+    channel = f"risk-test.{uuid.uuid4().hex}"
     async_to_sync(layer.group_add)(f"account.{alice[0].id}", channel)
     yield channel
     async_to_sync(layer.group_discard)(f"account.{alice[0].id}", channel)

@@ -8,7 +8,7 @@ exactly one accepted however the two arrive.
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.risk.conftest import payload, set_limits
@@ -35,7 +35,7 @@ def test_concurrent_rest_orders_cannot_together_break_the_position_limit(alice, 
         try:
             responses.append(client.post("/api/orders/", BUY_60, format="json"))
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for t in threads:
