@@ -74,3 +74,12 @@ async def running_worker() -> AsyncIterator[object]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+
+
+async def close_thread_connections() -> None:
+    """The ORM ran in sync_to_async's thread: close its connection, or PostgreSQL cannot drop
+    the test database at the end of the session."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()

@@ -7,6 +7,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from tests.realtime.gateway_helpers import (
+    close_thread_connections,
     flush_layer,
     nothing_more,
     open_socket,
@@ -26,6 +27,12 @@ def fast_setup(settings):
     reset_channel_layers()
     yield
     reset_channel_layers()
+
+
+@pytest.fixture(autouse=True)
+async def closed_connections():
+    yield
+    await close_thread_connections()
 
 
 def book(sequence: int, levels: int = 20) -> dict:

@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from tests.realtime.gateway_helpers import (
+    close_thread_connections,
     flush_layer,
     nothing_more,
     open_socket,
@@ -28,6 +29,12 @@ def fast_setup(settings):
     reset_channel_layers()
     yield
     reset_channel_layers()
+
+
+@pytest.fixture(autouse=True)
+async def closed_connections():
+    yield
+    await close_thread_connections()
 
 
 def limit(side: str = "buy", price: str = "189.50", qty: int = 10, **extra) -> dict:
