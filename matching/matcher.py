@@ -19,10 +19,11 @@ from matching.codes import BUY, SELL
 from matching.events import FILL
 
 
-def sweep_buy(book: Book, taker: list, limit: float, orders: dict, events: list) -> bool:
+def sweep_buy(book: Book, taker: list, limit: float, index: list, events: list) -> bool:
     """Fill a buy taker against asks priced <= limit; return True if self-trade prevention hit.
 
-    Updates ``taker[REMAINING]``, the levels, ``orders`` (makers that fill completely leave it),
+    Updates ``taker[REMAINING]``, the levels, the engine's ``index`` of live orders by id (the
+    makers that fill completely leave it; see engine._SHARDS for the layout),
     ``book.last`` and the changed-level set, and appends one FILL event per execution.
     """
     asks = book.asks
@@ -54,7 +55,8 @@ def sweep_buy(book: Book, taker: list, limit: float, orders: dict, events: list)
             if mr <= rem:
                 level.popleft()
                 maker[2] = 0
-                del orders[maker[0]]
+                mid = maker[0]
+                del index[mid & 255][mid]  # engine._MASK
                 rem -= mr
                 lq -= mr
                 append((FILL, symbol, price, mr, tid, maker[0], account, maker[1], BUY, rem, 0))
@@ -83,7 +85,7 @@ def sweep_buy(book: Book, taker: list, limit: float, orders: dict, events: list)
     return stp
 
 
-def sweep_sell(book: Book, taker: list, limit: float, orders: dict, events: list) -> bool:
+def sweep_sell(book: Book, taker: list, limit: float, index: list, events: list) -> bool:
     """Mirror of `sweep_buy`: fill a sell taker against bids priced >= limit."""
     bids = book.bids
     px = book.bid_px
@@ -114,7 +116,8 @@ def sweep_sell(book: Book, taker: list, limit: float, orders: dict, events: list
             if mr <= rem:
                 level.popleft()
                 maker[2] = 0
-                del orders[maker[0]]
+                mid = maker[0]
+                del index[mid & 255][mid]  # engine._MASK
                 rem -= mr
                 lq -= mr
                 append((FILL, symbol, price, mr, tid, maker[0], account, maker[1], SELL, rem, 0))

@@ -57,7 +57,7 @@ class ROrder:
     price: int | None
     stop: int | None
     filled: int = 0
-    entered: int = 0  # when it (last) entered the book: FIFO priority and listing order
+    entered: int = 0  # when it (last) entered the book: FIFO priority
     seq: int = 0  # stop arrival number
     waiting: bool = False  # an untriggered stop
 
@@ -192,14 +192,28 @@ class Reference:
         self.run_pending(events)
         return events
 
+    def book_order(self, symbol=None) -> list[ROrder]:
+        """Live orders as the engine lists them: by book; bids best first then by time, asks
+        likewise, then waiting buy stops (lowest stop first) and sell stops (highest first)."""
+        out = []
+        for s in SYMBOLS if symbol is None else (symbol,):
+            mine = [o for o in self.live.values() if o.symbol == s]
+            rest = [o for o in mine if not o.waiting]
+            wait = [o for o in mine if o.waiting]
+            out += sorted((o for o in rest if o.side == BUY), key=lambda o: (-o.price, o.entered))
+            out += sorted((o for o in rest if o.side == SELL), key=lambda o: (o.price, o.entered))
+            out += sorted((o for o in wait if o.side == BUY), key=lambda o: (o.stop, o.seq))
+            out += sorted((o for o in wait if o.side == SELL), key=lambda o: (-o.stop, o.seq))
+        return out
+
     def expire(self, symbol=None):
-        victims = [
-            o for o in self.live.values() if o.tif == DAY and (symbol is None or o.symbol == symbol)
-        ]
+        if symbol is not None and symbol not in self.symbols:
+            return []
         events = []
-        for o in sorted(victims, key=lambda o: o.entered):
-            del self.live[o.oid]
-            events.append((ev.EXPIRED, o.oid, o.remaining))
+        for o in self.book_order(symbol):
+            if o.tif == DAY:
+                del self.live[o.oid]
+                events.append((ev.EXPIRED, o.oid, o.remaining))
         return events
 
     # -- matching
@@ -469,9 +483,7 @@ def check_engine(eng: Engine, ref: Reference, ledger: Ledger, shadow: dict) -> N
     for oid, o in ref.live.items():
         expected = PENDING_TRIGGER if o.waiting else (PARTIALLY_FILLED if o.filled else NEW)
         assert eng.status(oid) == expected
-    assert eng.open_order_ids() == [
-        o.oid for o in sorted(ref.live.values(), key=lambda o: o.entered)
-    ]
+    assert eng.open_order_ids() == [o.oid for o in ref.book_order()]
     ledger.check(eng)
 
 

@@ -93,7 +93,7 @@ def test_restore_rebuilds_levels_in_the_given_order_without_matching():
     assert eng.restore_order(7, 4, "X", BUY, STOP_LIMIT, GTC, 2, 100, 100, triggered=True) == []
     assert eng.restore_order(6, 4, "X", BUY, STOP_LIMIT, GTC, 2, 102, 120) == []
     assert eng.depth("X") == ([(100, 2), (99, 8)], [(101, 1)])
-    assert eng.open_order_ids() == [5, 3, 8, 9, 7, 6]
+    assert eng.open_order_ids() == [7, 5, 3, 8, 6, 9]  # book order: bids, asks, stops
     assert eng.status(5) == PARTIALLY_FILLED and eng.status(9) == PENDING_TRIGGER
     assert eng.open_order(5)["remaining"] == 6
     assert eng.last_price("X") == 100
