@@ -2,8 +2,8 @@
 
 The server is the real thing: `manage.py serve` in a subprocess with a var dir of its own (the
 embedded configuration of `make run`: SQLite, in-memory channel layer, the matching worker and
-the simulated price feed in-process), after migrate + bootstrap_demo. The test seeds a few
-resting orders over REST so that the book has depth, then logs in as demo, connects to AAPL,
+the simulated price feed and market in-process), after migrate + bootstrap_demo. The test seeds
+a few resting orders over REST so that the book has depth at once, then logs in as demo, connects to AAPL,
 waits for price ticks and the depth chart, places an order from the ticket and sees it in the
 open orders, cancels it, and saves a screenshot (MONITOR_SCREENSHOT, default /tmp/monitor.png).
 """
@@ -192,27 +192,29 @@ def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) 
             )
             expect(page.locator("#last-price")).not_to_have_text("–")
 
-            # the depth chart draws the seeded book: 3 bid levels left, 4 ask levels
+            # the depth chart draws the book (seeded here; the market simulator adds to it)
             page.wait_for_function(
                 "Number(document.getElementById('depth-chart').dataset.levels) >= 6",
                 timeout=10_000,
             )
-            expect(page.locator("#trades tbody tr").first).to_contain_text("190.10")
+            expect(page.locator("#trades tbody tr").first).to_be_visible(timeout=10_000)
 
-            # place an order from the ticket; it shows in the open orders, acknowledged
+            # place an order from the ticket, 3% under the market so that it rests; it shows
+            # in the open orders, acknowledged, and its level in the book
+            last = float(page.locator("#last-price").inner_text())
+            price = f"{last * 0.97:.2f}"
             page.check("input[name=side][value=buy]")
             page.select_option("#order-type", "limit")
             page.fill("#order-qty", "25")
-            page.fill("#order-price", "189.30")
+            page.fill("#order-price", price)
             page.click("#place-order")
-            row = page.locator("#open-orders tbody tr", has_text="189.30")
+            row = page.locator("#open-orders tbody tr", has_text=price)
             expect(row).to_have_count(1, timeout=10_000)
             expect(row).to_contain_text("25")
             expect(page.locator("#ticket-status")).to_contain_text("Accepted")
             expect(page.locator("#avg-latency")).to_have_text(re.compile(r"\d+(\.\d)? ms"))
-            # the new level is in the book too
             page.wait_for_function(
-                "window.monitorState.book.bids.get('189.30') === 25", timeout=10_000
+                f"(window.monitorState.book.bids.get('{price}') || 0) >= 25", timeout=10_000
             )
             # the dashboard figures arrive from the stats endpoint
             expect(page.locator("#total-trades")).to_have_text(re.compile(r"^\d+$"), timeout=10_000)
