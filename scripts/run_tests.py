@@ -38,7 +38,11 @@ def main(argv: list[str]) -> int:
     base_env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API beside the ORM in tests
     with test_servers() as servers:
         env = {**base_env, **servers, "TRADINGSIM_TEST_BACKENDS": "postgres+redis"}
-        first = pytest(argv or ["-p", "no:cacheprovider", "--durations=15", "tests"], env, "on PostgreSQL + Redis")
+        first = pytest(
+            argv or ["-p", "no:cacheprovider", "--durations=15", "tests"],
+            env,
+            "on PostgreSQL + Redis",
+        )
     if argv:
         return first
     embedded_env = {**base_env, "TRADINGSIM_TEST_BACKENDS": "embedded"}

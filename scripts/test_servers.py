@@ -56,7 +56,9 @@ def ensure_packages() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
     )
 
 
@@ -74,7 +76,18 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         shutil.chown(workdir, "postgres")
     start = time.monotonic()
     _run_as_postgres(
-        [pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
+        [
+            pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
         stdout=subprocess.DEVNULL,
     )
     options = (
@@ -82,7 +95,17 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     _run_as_postgres(
-        [pg_bin("pg_ctl"), "-D", str(data), "-l", str(workdir / "pg.log"), "-w", "-o", options, "start"],
+        [
+            pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(workdir / "pg.log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        ],
         stdout=subprocess.DEVNULL,
     )
     log(f"PostgreSQL on 127.0.0.1:{port} ({time.monotonic() - start:.1f}s)")
@@ -90,7 +113,8 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
         _run_as_postgres(
-            [pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL
+            [pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
         )
         log("PostgreSQL stopped")
 
@@ -101,9 +125,23 @@ def redis_server(workdir: Path) -> Iterator[str]:
     pidfile = workdir / "redis.pid"
     subprocess.run(
         [
-            "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--daemonize", "yes", "--pidfile", str(pidfile),
-            "--logfile", str(workdir / "redis.log"), "--dir", str(workdir),
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(workdir / "redis.log"),
+            "--dir",
+            str(workdir),
         ],
         check=True,
     )

@@ -45,3 +45,32 @@ class PriceOutField(serializers.DecimalField):
 
     def to_representation(self, value) -> str | None:
         return format_price(value)
+
+
+MAX_SYMBOL_LENGTH = 16
+
+
+def clean_symbol(raw: object) -> str | None:
+    """The canonical form of a symbol from a URL, a query or a body, or None when it cannot be
+    one. PostgreSQL refuses NUL in text, so a NUL that reached a query would be a 500 there and
+    nowhere else: such input stops here."""
+    if not isinstance(raw, str):
+        return None
+    symbol = raw.strip().upper()
+    if not symbol or len(symbol) > MAX_SYMBOL_LENGTH or not symbol.isprintable():
+        return None
+    return symbol
+
+
+class SymbolRelatedField(serializers.SlugRelatedField):
+    """An Instrument named by its symbol, case-insensitive; unprintable input is refused."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "symbol")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        symbol = clean_symbol(data)
+        if symbol is None:
+            raise serializers.ValidationError("must be a symbol such as AAPL")
+        return super().to_internal_value(symbol)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from trading_app.api.fields import PriceField, PriceOutField, QuantityField
+from trading_app.api.fields import PriceField, PriceOutField, QuantityField, SymbolRelatedField
 from trading_app.models import Account, Instrument, Order, OrderType, Side, TimeInForce, Trade
 from trading_app.selectors.portfolio import PositionValue
 from trading_app.services.trades import MAX_TRADE_NOTIONAL
@@ -86,9 +86,7 @@ class OrderSerializer(serializers.ModelSerializer):
 class TradeSerializer(serializers.ModelSerializer):
     """003's trade: {"ticker", "price", "quantity", "side"}; exchange fields are read-only."""
 
-    ticker = serializers.SlugRelatedField(
-        slug_field="symbol", queryset=Instrument.objects.all(), source="instrument"
-    )
+    ticker = SymbolRelatedField(queryset=Instrument.objects.all(), source="instrument")
     price = PriceField()
     quantity = QuantityField()
     timestamp = serializers.DateTimeField(required=False)
@@ -109,11 +107,6 @@ class TradeSerializer(serializers.ModelSerializer):
             "liquidity",
         ]
         read_only_fields = ["id", "order_id", "source", "execution_id", "liquidity"]
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and isinstance(data.get("ticker"), str):
-            data = {**data, "ticker": data["ticker"].strip().upper()}
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         instrument = attrs.get("instrument") or getattr(self.instance, "instrument", None)

@@ -53,24 +53,32 @@ MAX_ACTIVE_RUNS = 5
 DATA_HINT = 'send "data": CSV text with Date,Open,High,Low,Close,Volume columns, or "sample"'
 
 
-def plain(value: Any, field: str) -> Any:
-    """JSON numbers arrive as Decimal (DecimalJSONParser); the strategy layer takes floats.
-    NaN and infinities are refused by name."""
+def plain(value: Any) -> Any:
+    """JSON numbers arrive as Decimal (DecimalJSONParser); the strategy layer takes floats and
+    ints. NaN and infinities raise ValueError."""
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValidationError({field: ["must be a finite number"]})
-        return (
-            int(value)
-            if value == value.to_integral_value() and "." not in str(value)
-            else float(value)
-        )
+            raise ValueError("must be a finite number")
+        if value == value.to_integral_value() and value.as_tuple().exponent >= 0:
+            return int(value)
+        return float(value)
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError({field: ["must be a finite number"]})
+        raise ValueError("must be a finite number")
     if isinstance(value, dict):
-        return {str(k): plain(v, field) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v, field) for v in value]
+        return [plain(v) for v in value]
     return value
+
+
+class PlainJSONField(serializers.JSONField):
+    """Any JSON value, with Decimals made plain numbers (DRF's JSONField refuses Decimals)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return plain(data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class StrategyListView(APIView):
@@ -87,19 +95,19 @@ class StrategyListView(APIView):
 class BacktestCreateSerializer(serializers.Serializer):
     strategy = serializers.CharField(max_length=64, help_text="a name from /api/strategies/")
     symbol = serializers.CharField(max_length=16, default="AAPL")
-    params = serializers.JSONField(required=False, default=dict)
+    params = PlainJSONField(required=False, default=dict)
     start = serializers.DateField(required=False, allow_null=True)
     end = serializers.DateField(required=False, allow_null=True)
     cash = serializers.DecimalField(
         max_digits=16, decimal_places=2, default=Decimal("100000"), min_value=Decimal("1")
     )
-    commission = serializers.JSONField(
+    commission = PlainJSONField(
         required=False,
         allow_null=True,
         help_text='percent of notional (0.1 = 0.1%) or {"model": "per_share", "rate": 0.005}',
     )
-    slippage = serializers.JSONField(required=False, allow_null=True)
-    sizing = serializers.JSONField(required=False, allow_null=True)
+    slippage = PlainJSONField(required=False, allow_null=True)
+    sizing = PlainJSONField(required=False, allow_null=True)
     engine = serializers.ChoiceField(choices=["auto", "event", "vectorised"], default="auto")
     data = serializers.CharField(
         required=False,
@@ -116,7 +124,7 @@ class BacktestCreateSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        params = plain(attrs.get("params") or {}, "params")
+        params = attrs.get("params") or {}
         if not isinstance(params, dict):
             raise ValidationError({"params": ["must be an object of name: value"]})
         try:
@@ -127,12 +135,12 @@ class BacktestCreateSerializer(serializers.Serializer):
             raise ValidationError({"params": [str(exc)]}) from None
         attrs["params"] = params
         try:
-            attrs["commission"] = commission_spec(plain(attrs.get("commission"), "commission"))
+            attrs["commission"] = commission_spec(attrs.get("commission"))
             commission_from_spec(attrs["commission"])
         except (CostConfigError, ValueError, TypeError) as exc:
             raise ValidationError({"commission": [str(exc)]}) from None
         for name, check in (("slippage", slippage_from_spec), ("sizing", sizer_from_spec)):
-            value = plain(attrs.get(name), name)
+            value = attrs.get(name)
             if value is not None and not isinstance(value, dict):
                 raise ValidationError({name: ['must be an object such as {"model": ...}']})
             try:
@@ -322,7 +330,7 @@ class BacktestReportView(APIView):
 class StrategyRunCreateSerializer(serializers.Serializer):
     strategy = serializers.CharField(max_length=64, help_text="a name from /api/strategies/")
     symbol = serializers.CharField(max_length=16)
-    params = serializers.JSONField(required=False, default=dict)
+    params = PlainJSONField(required=False, default=dict)
     bar_seconds = serializers.FloatField(default=5.0, min_value=0.5, max_value=86_400)
     cash = serializers.DecimalField(
         max_digits=16,
@@ -332,7 +340,7 @@ class StrategyRunCreateSerializer(serializers.Serializer):
         help_text="the cash the strategy sizes against (its equity base), not a transfer",
     )
     qty = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
-    sizing = serializers.JSONField(required=False, allow_null=True)
+    sizing = PlainJSONField(required=False, allow_null=True)
     source = serializers.ChoiceField(choices=list(SOURCES), default="both")
     flatten_on_stop = serializers.BooleanField(default=False)
 
@@ -405,14 +413,14 @@ class StrategyRunListView(generics.GenericAPIView):
         body = StrategyRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         v = body.validated_data
-        sizing = plain(v.get("sizing"), "sizing")
+        sizing = v.get("sizing")
         if v.get("qty") is not None:
             if sizing is not None:
                 raise ValidationError({"qty": ["give qty or sizing, not both"]})
             sizing = {"model": "fixed", "quantity": v["qty"]}
         if sizing is not None and not isinstance(sizing, dict):
             raise ValidationError({"sizing": ['must be an object such as {"model": "fixed", ...}']})
-        params = plain(v.get("params") or {}, "params")
+        params = v.get("params") or {}
         config = LiveConfig(
             bar_seconds=v["bar_seconds"],
             cash=str(v["cash"]),

@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trading_app.api.fields import clean_symbol
 from trading_app.api.filters import TradeFilter
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.api.serializers import (
@@ -110,7 +111,9 @@ class OrderViewSet(
         qs = orders_for(self.account, status_param)
         symbol = self.request.query_params.get("symbol")
         if symbol:
-            qs = qs.filter(instrument__symbol=symbol.upper())
+            if clean_symbol(symbol) is None:
+                raise ValidationError({"symbol": ["must be a symbol such as AAPL"]})
+            qs = qs.filter(instrument__symbol=clean_symbol(symbol))
         side = self.request.query_params.get("side")
         if side:
             if side not in ("buy", "sell"):
@@ -135,6 +138,10 @@ class OrderViewSet(
         coid = request.query_params.get("client_order_id")
         if not coid:
             raise ValidationError({"client_order_id": ["This query parameter is required."]})
+        if len(coid) > 64 or not coid.isprintable():
+            raise ValidationError(
+                {"client_order_id": ["must be a printable string of at most 64 characters"]}
+            )
         order = orders_for(self.account, "all").filter(client_order_id=coid).first()
         if order is None:
             raise NotFound("no order with that client_order_id")
@@ -204,8 +211,8 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_object(self):
-        symbol = self.kwargs["symbol"].upper()
-        instrument = Instrument.objects.filter(symbol=symbol).first()
+        symbol = clean_symbol(self.kwargs["symbol"])
+        instrument = Instrument.objects.filter(symbol=symbol).first() if symbol else None
         if instrument is None:
             raise NotFound(f"unknown symbol {symbol!r}")
         return instrument
@@ -222,9 +229,14 @@ class PositionViewSet(AccountScopedMixin, viewsets.GenericViewSet):
         return Response(PositionSerializer(values, many=True).data)
 
     def retrieve(self, request, symbol=None):
-        position = positions_for(self.account).filter(instrument__symbol=symbol.upper()).first()
+        symbol = clean_symbol(symbol)
+        position = (
+            positions_for(self.account).filter(instrument__symbol=symbol).first()
+            if symbol
+            else None
+        )
         if position is None:
-            raise NotFound(f"no position in {symbol.upper()}")
+            raise NotFound(f"no position in {symbol or 'that symbol'}")
         return Response(PositionSerializer(value_position(position)).data)
 
 

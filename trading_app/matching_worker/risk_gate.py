@@ -150,7 +150,7 @@ class RiskGate:
         if acct.halted is not None:
             return f"{codes.ACCOUNT_HALTED}: {acct.halted}"
         limits = acct.limits
-        if acct.day_pnl < -limits.max_daily_loss:
+        if acct.loss_breached:
             refusal = checks.daily_loss(acct)
             self._halt_for_loss(acct, refusal)
             return refusal.reason
@@ -249,15 +249,20 @@ class RiskGate:
         if notional > limits.max_order_notional:
             return checks.order_notional(notional, limits.max_order_notional)
         if limit_price is not None:
-            reference = stop_price if kind == "stop_limit" else mark
-            if reference is not None:
-                distance = limit_price - reference
-                if distance < 0:
-                    distance = -distance
-                if distance * HUNDRED > limits.price_collar_pct * reference:
-                    what = "stop price" if kind == "stop_limit" else "reference price"
+            if kind == "stop_limit":  # its limit price is collared around its own stop price
+                refusal = checks.price_collar(
+                    limit_price, stop_price, limits.price_collar_pct, "stop price"
+                )
+                if refusal is not None:
+                    return refusal
+            elif mark is not None:
+                band = acct.bands.get(info.id)
+                if band is None or band[0] is not mark:  # the band moves with the mark
+                    width = mark * limits.price_collar_pct / HUNDRED
+                    band = acct.bands[info.id] = (mark, mark - width, mark + width)
+                if limit_price > band[2] or limit_price < band[1]:
                     return checks.price_collar(
-                        limit_price, reference, limits.price_collar_pct, what
+                        limit_price, mark, limits.price_collar_pct, "reference price"
                     )
         worker = self.worker
         if worker is not None:
@@ -281,7 +286,8 @@ class RiskGate:
         if mark is None:
             mark = info.mark = price  # first price seen values the instrument until it trades
         gross = gross_term(exp.pos, open_buy, open_sell, mark)
-        if gross > exp.gross and acct.gross - exp.gross + gross > limits.max_gross_exposure:
+        gross_delta = gross - exp.gross
+        if gross_delta > 0 and acct.gross + gross_delta > limits.max_gross_exposure:
             return checks.gross_exposure(acct, exp.gross, gross, limits.max_gross_exposure)
         required = cash_required(exp.pos, open_buy, buy_notional, open_sell, mark, info.margin)
         delta = required - exp.required
@@ -289,20 +295,20 @@ class RiskGate:
             return checks.buying_power(
                 acct, is_buy, exp.required, required, qty, info.symbol, info.margin
             )
-        return (gross, required, price, notional)
+        return (gross, required, price, notional, gross_delta, delta)
 
     # ------------------------------------------------------------------------------ bookkeeping
 
     @staticmethod
     def _apply(acct: AccountRisk, exp: Exposure, is_buy: bool, qty: int, outcome: tuple) -> None:
-        gross, required, _price, notional = outcome
+        gross, required, _price, notional, gross_delta, required_delta = outcome
         if is_buy:
             exp.open_buy += qty
             exp.open_buy_notional += notional
         else:
             exp.open_sell += qty
-        acct.gross += gross - exp.gross
-        acct.committed += required - exp.required
+        acct.gross += gross_delta
+        acct.committed += required_delta
         exp.gross, exp.required = gross, required
 
     def _release(self, acct: AccountRisk, exp: Exposure, res: Reservation) -> None:
@@ -465,6 +471,7 @@ class RiskGate:
                 acct.cash = cash
                 if acct.limits != lim:
                     acct.limits = lim
+                    acct.bands.clear()
                     acct.bucket.set_rate(lim.max_orders_per_second)
             acct.halted = (halted_reason or DEFAULT_ACCOUNT_REASON) if halted else None
             held = positions.get(account_id, {})

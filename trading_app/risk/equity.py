@@ -27,6 +27,7 @@ def revalue(acct: AccountRisk, instruments: dict[int, InstrumentInfo]) -> None:
     acct.market_value = value
     acct.equity = acct.cash + value
     acct.day_pnl = acct.equity - acct.sod_equity if acct.sod_equity is not None else ZERO
+    acct.loss_breached = acct.day_pnl < -acct.limits.max_daily_loss
 
 
 def gross_positions(acct: AccountRisk, instruments: dict[int, InstrumentInfo]) -> Decimal:

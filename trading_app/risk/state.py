@@ -56,7 +56,10 @@ class AccountRisk:
     day: date | None = None
     sod_equity: Decimal | None = None
     day_pnl: Decimal = ZERO
+    loss_breached: bool = False  # day_pnl below -max_daily_loss (kept by equity.revalue)
     alert_levels: dict[str, int] = field(default_factory=dict)
+    # instrument id -> (mark, lowest, highest) limit price the collar allows at that mark
+    bands: dict[int, tuple[Decimal, Decimal, Decimal]] = field(default_factory=dict)
 
     @property
     def buying_power(self) -> Decimal:

@@ -123,7 +123,7 @@ class Command(BaseCommand):
         if opts["workers"] is not None and opts["workers"] < 1:
             raise CommandError("--workers must be at least 1")
         bars = self._bars(opts)
-        self.stdout.write(
+        (self.stderr if opts["json"] else self.stdout).write(
             f"sweeping {opts['strategy']} over {len(bars)} bars: "
             + ", ".join(f"{k}={','.join(v)}" for k, v in grid.items())
         )
