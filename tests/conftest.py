@@ -16,9 +16,8 @@ def pytest_configure(config):
 
 @pytest.fixture
 def instruments(db):
-    from trading_app.services.instruments import load_demo_instruments
-
     from trading_app.selectors.instruments import invalidate_instrument_cache
+    from trading_app.services.instruments import load_demo_instruments
 
     load_demo_instruments()
     invalidate_instrument_cache()
