@@ -234,6 +234,24 @@ def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) 
             page.click("#place-order")
             expect(page.locator("#ticket-status")).to_contain_text("tick size")
             expect(page.locator("#status-orders")).to_have_class(re.compile(r"\bon\b"))
+
+            # the account panel shows equity and P&L from /api/portfolio/
+            expect(page.locator("#acct-equity")).to_have_text(re.compile(r"^-?\d+\.\d\d$"))
+            expect(page.locator("#acct-total-pnl")).to_have_text(re.compile(r"^-?\d+\.\d\d$"))
+
+            # the kill switch: halt, an order is refused with the reason, resume
+            page.click("#halt-account")
+            expect(page.locator("#halt-status")).to_contain_text("Halted")
+            expect(page.locator("#account-status")).to_contain_text("halted")
+            expect(page.locator("#resume-account")).to_be_visible()
+            page.fill("#order-price", price)
+            page.click("#place-order")
+            expect(page.locator("#ticket-status")).to_contain_text("ACCOUNT_HALTED")
+            page.click("#resume-account")
+            expect(page.locator("#halt-status")).to_contain_text("resumed")
+            expect(page.locator("#halt-account")).to_be_visible()
+            page.click("#place-order")
+            expect(page.locator("#ticket-status")).to_contain_text("Accepted")
         except Exception:
             page.screenshot(path=SCREENSHOT.replace(".png", "-failed.png"), full_page=True)
             print(monitor_server.log.read_text()[-4000:])

@@ -332,3 +332,34 @@ async def test_a_client_that_stops_reading_is_cut_off_without_delaying_the_other
     assert slow_sent[-1] == {"type": "websocket.close", "code": 4408, "reason": "slow consumer"}
     for consumer in (slow, fast):
         consumer._writer.cancel()
+
+
+async def test_risk_alerts_reach_the_account_socket_and_no_other(alice, bob):
+    """A refused order raises a breach alert on the owner's /ws/orders/ stream, beside the
+    rejection; a warning fires when usage passes 80%; another account hears nothing."""
+    from trading_app.models import RiskLimits
+
+    await sync_to_async(RiskLimits.objects.update_or_create)(
+        account=alice[0], defaults={"max_position_qty": 100}
+    )
+    await flush_layer()
+    async with running_worker():
+        a, _ = await orders_socket(alice[1])
+        b, _ = await orders_socket(bob[1])
+        await a.send_json_to({"type": "submit", **limit(qty=85, client_order_id="w1")})
+        warning = (await receive_until(a, first_report("risk_alert")))[-1]
+        assert (warning["code"], warning["level"]) == ("MAX_POSITION", "warning")
+        assert (warning["usage_pct"], warning["limit"]) == ("85.0", "100")
+
+        await a.send_json_to({"type": "submit", **limit(qty=20, client_order_id="b1")})
+        seen = await receive_until(
+            a, lambda m: m["type"] == "risk_alert" and m["level"] == "breach"
+        )
+        rejected = [m for m in seen if m.get("event") == "rejected"]
+        if not rejected:  # the alert may come before the report of the same batch
+            rejected = [(await receive_until(a, lambda m: m.get("event") == "rejected"))[-1]]
+        assert rejected[0]["order"]["reject_reason"].startswith("MAX_POSITION: ")
+        assert seen[-1]["code"] == "MAX_POSITION" and seen[-1]["value"] == "105"
+        assert await nothing_more(b)
+        await a.disconnect()
+        await b.disconnect()

@@ -27,6 +27,7 @@ from websocket_app.gateway.order_messages import (
     order_fields,
     order_reference,
     replace_changes,
+    risk_alert_frame,
     worker_payload,
 )
 from websocket_app.gateway.order_pipe import get_pipe
@@ -215,7 +216,11 @@ class OrdersConsumer(GatewayConsumer):
     # ------------------------------------------------------------------ worker -> client
 
     def deliver(self, group: str, message: dict) -> None:
-        if message.get("type") != "trade.updates":
+        kind = message.get("type")
+        if kind == "risk.alert":
+            self.push(dumps(risk_alert_frame(message.get("alert") or {})))
+            return
+        if kind != "trade.updates":
             return
         updates = message.get("updates") or ()
         if self.batched:

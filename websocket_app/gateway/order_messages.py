@@ -125,3 +125,11 @@ def client_update(update: dict) -> dict:
     frame = {"type": "trade_update", "client_order_id": order.get("client_order_id")}
     frame.update(update)
     return frame
+
+
+def risk_alert_frame(alert: dict) -> dict:
+    """A risk alert of the account (trading_app.risk.alerts.build_alert) as the client gets it:
+    {"type": "risk_alert", "code", "level": "warning"|"breach", "message", "usage_pct", ...}."""
+    frame = {"type": "risk_alert"}
+    frame.update(alert)
+    return frame

@@ -373,6 +373,13 @@
           status(`${m.event === "fill" ? "Filled" : "Partly filled"}: ${m.qty} ${o.symbol} @ ${m.price}`, "ok");
           loadPositions();
         } else if (m.event === "canceled") status(`Canceled ${o.symbol} ${o.side} ${o.qty}`, "ok");
+      } else if (m.type === "risk_alert") {
+        addAlert({
+          timestamp: m.timestamp,
+          message: `${m.level === "breach" ? "Limit breached" : "Limit warning"} ${m.code} (${m.usage_pct}%): ${m.message}`,
+          direction: "down",
+          risk: true,
+        });
       } else if (m.type === "error") {
         const fields = m.errors ? Object.entries(m.errors).map(([k, v]) => `${k}: ${v.join(" ")}`).join("; ") : "";
         status(`${m.code}${m.message ? ": " + m.message : ""}${fields ? " (" + fields + ")" : ""}`, "error");
@@ -421,33 +428,77 @@
       }
     }
 
+    // Positions, P&L and the account figures come from /api/portfolio/ (marked to the last
+    // trade): reloaded after each fill and every 2 s, so P&L moves with the market.
+    const signClass = (value) => (Number(value) > 0 ? "up" : Number(value) < 0 ? "down" : "");
     let positionsTimer = null;
     function loadPositions() {
       clearTimeout(positionsTimer);
       positionsTimer = setTimeout(async () => {
-        const response = await fetch("/api/positions/", { credentials: "same-origin" });
+        const response = await fetch("/api/portfolio/", { credentials: "same-origin" });
         if (!response.ok) return;
-        const data = await response.json();
-        const body = $("positions").tBodies[0];
-        body.textContent = "";
-        for (const p of data.results || data) {
-          const tr = document.createElement("tr");
-          const pnl = Number(p.unrealized_pl);
-          for (const [text, cls] of [
-            [p.symbol, ""],
-            [p.qty, "num"],
-            [p.avg_entry_price, "num"],
-            [p.unrealized_pl, "num " + (pnl > 0 ? "up" : pnl < 0 ? "down" : "")],
-          ]) {
-            const td = document.createElement("td");
-            td.textContent = text;
-            if (cls) td.className = cls;
-            tr.append(td);
-          }
-          body.append(tr);
-        }
+        renderPortfolio(await response.json());
       }, 150);
     }
+    setInterval(loadPositions, 2000);
+
+    function renderPortfolio(data) {
+      const body = $("positions").tBodies[0];
+      body.textContent = "";
+      for (const p of data.positions || []) {
+        if (!p.qty && p.realized_pnl === "0.00") continue;
+        const tr = document.createElement("tr");
+        for (const [text, cls] of [
+          [p.symbol, ""],
+          [p.qty, "num"],
+          [p.avg_cost ?? "–", "num"],
+          [p.current_price ?? "–", "num"],
+          [p.unrealized_pnl, "num " + signClass(p.unrealized_pnl)],
+          [p.realized_pnl, "num " + signClass(p.realized_pnl)],
+        ]) {
+          const td = document.createElement("td");
+          td.textContent = text;
+          if (cls) td.className = cls;
+          tr.append(td);
+        }
+        body.append(tr);
+      }
+      $("acct-equity").textContent = data.equity;
+      $("acct-cash").textContent = data.cash;
+      $("acct-gross").textContent = data.gross_exposure;
+      for (const [id, value] of [["acct-day-pnl", data.day_pnl], ["acct-total-pnl", data.total_pnl]]) {
+        $(id).textContent = value ?? "–";
+        $(id).className = signClass(value);
+      }
+      const halted = Boolean(data.halted);
+      $("account-status").textContent = halted ? `halted: ${data.halted_reason || ""}` : "trading";
+      $("account-status").className = halted ? "down" : "ok";
+      $("halt-account").hidden = halted;
+      $("resume-account").hidden = !halted;
+    }
+
+    // The kill switch for this account: POST /api/risk/halt/ or /resume/ with the session.
+    function csrfToken() {
+      const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+      return match ? decodeURIComponent(match[1]) : "";
+    }
+    async function haltOrResume(action) {
+      const response = await fetch(`/api/risk/${action}/`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ scope: "account", reason: action === "halt" ? "halted from the monitor page" : "" }),
+      });
+      const body = await response.json().catch(() => ({}));
+      $("halt-status").textContent = response.ok
+        ? action === "halt" ? "Halted: open orders canceled, new ones refused." : "Trading resumed."
+        : `${action} failed: ${body.detail || JSON.stringify(body)}`;
+      $("halt-status").className = "status " + (response.ok ? "ok" : "error");
+      loadPositions();
+      loadOpenOrders();
+    }
+    $("halt-account").addEventListener("click", () => haltOrResume("halt"));
+    $("resume-account").addEventListener("click", () => haltOrResume("resume"));
   }
 
   connect(state.ticker);
