@@ -12,6 +12,10 @@ def pytest_configure(config):
     if not settings.configured and not config.pluginmanager.hasplugin("django"):
         return  # pure-Python suites (engine, lambda, strategies) run without Django
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No test reaches real AWS by accident (the API fuzz test calls /api/trade-analysis/): trade
+    # exports use the local-directory store unless a test points them at a moto server.
+    settings.TRADE_EXPORT_STORE = "local"
+    settings.LAMBDA_FUNCTION_NAME = ""
 
 
 @pytest.fixture

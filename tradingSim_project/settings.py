@@ -216,6 +216,11 @@ AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
 AWS_REGION = os.environ.get("AWS_REGION", "us-east-1")
 TRADE_EXPORT_BUCKET = os.environ.get("TRADE_EXPORT_BUCKET", "tradingsim-trades")
 LAMBDA_FUNCTION_NAME = os.environ.get("LAMBDA_FUNCTION_NAME", "")
+# Where export_trades writes and the in-process analysis reads: "s3", "local" (a directory with
+# S3's key layout, TRADE_EXPORT_LOCAL_DIR/<bucket>/YYYY/MM/DD/trades.csv) or "auto": local when
+# AWS_ENDPOINT_URL is empty and boto3 finds no credentials, so a fresh checkout works offline.
+TRADE_EXPORT_STORE = os.environ.get("TRADE_EXPORT_STORE", "auto").lower()
+TRADE_EXPORT_LOCAL_DIR = VAR_DIR / "s3"
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -38,8 +38,15 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 
-def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
-    """Analyse the trades of event["date"] and save the result next to them in S3."""
+def lambda_handler(
+    event: dict[str, Any] | None, context: Any = None, *, client: Any = None
+) -> dict[str, Any]:
+    """Analyse the trades of event["date"] and save the result next to them in S3.
+
+    `client` is for callers that run the function in-process (the Django app): an S3 client, or
+    anything with the same get_object/put_object, built from their own configuration. The Lambda
+    runtime passes only (event, context), and the client then comes from the environment.
+    """
     event = event if isinstance(event, dict) else {}
     raw_date = event.get("date")
     if raw_date in (None, ""):
@@ -55,7 +62,7 @@ def lambda_handler(event: dict[str, Any] | None, context: Any = None) -> dict[st
         return _reply(404, f"No bucket: pass 'bucket' in the event or set {BUCKET_ENV}")
 
     source_key = trades_key(day)
-    client = s3_client()
+    client = client if client is not None else s3_client()
     started = time.perf_counter()
     try:
         chunks = open_chunks(client, bucket, source_key)

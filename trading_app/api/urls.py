@@ -2,7 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 import trading_app.api.strategy_views as strategy_views
-from trading_app.api import risk_views, views
+from trading_app.api import analysis_views, risk_views, views
 
 router = DefaultRouter()
 router.register("orders", views.OrderViewSet, basename="order")
@@ -18,6 +18,7 @@ urlpatterns = [
     path("risk/halt/", risk_views.HaltView.as_view(), name="risk-halt"),
     path("risk/resume/", risk_views.ResumeView.as_view(), name="risk-resume"),
     path("risk/metrics/", risk_views.RiskMetricsView.as_view(), name="risk-metrics"),
+    path("trade-analysis/", analysis_views.TradeAnalysisView.as_view(), name="trade-analysis"),
     path("portfolio/", risk_views.PortfolioView.as_view(), name="portfolio"),
     path("portfolio/equity/", risk_views.EquityHistoryView.as_view(), name="portfolio-equity"),
     path("strategies/", strategy_views.StrategyListView.as_view(), name="strategy-list"),

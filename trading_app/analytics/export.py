@@ -1,0 +1,213 @@
+"""`export_trades`' service: one UTC day of trades as a CSV in the store, streamed end to end.
+
+The CSV is the contract in docs/architecture.md ("Trade CSV") that the Lambda reads:
+`trade_id,timestamp,ticker,side,price,quantity,account,order_id,source`, one row per account
+side (Trade), ordered by (timestamp, id) so that exporting a day twice gives the same bytes.
+
+- timestamp: UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the Lambda's fast-path form;
+- price: the stored Decimal in plain notation, trailing zeros trimmed to at least 2 decimals
+  (150.500000 -> 150.50, 150.123400 -> 150.1234): exact, and what a person expects to read;
+- account: the username (the Lambda does not interpret it; a name is what a reader wants);
+- order_id: the order's UUID, empty for manual trades.
+
+On PostgreSQL the server formats the rows itself and streams them with COPY ... TO STDOUT (CSV),
+several times faster than fetching Python objects; elsewhere (the SQLite default) the ORM streams
+rows with .iterator() and Python formats them identically. Either way memory holds one batch of
+rows plus one upload part, whatever the day's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from trading_app.analytics.stores import TradeStore
+from trading_app.models import Account, Trade
+
+HEADER = b"trade_id,timestamp,ticker,side,price,quantity,account,order_id,source\n"
+ORM_CHUNK_ROWS = 5_000
+PROGRESS_EVERY_ROWS = 100_000
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    day: date
+    url: str
+    key: str
+    rows: int
+    bytes: int
+    seconds: float
+
+
+def trades_key(day: date) -> str:
+    """The key the Lambda reads (lambda/trade_analysis/trade_s3.trades_key)."""
+    return f"{day:%Y/%m/%d}/trades.csv"
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """[midnight, next midnight) in UTC: a trade belongs to the UTC day of its timestamp."""
+    start = datetime.combine(day, dtime.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def export_day(
+    day: date,
+    store: TradeStore,
+    *,
+    progress: Progress | None = None,
+    method: str = "auto",
+) -> ExportResult | None:
+    """Write `day`'s trades to store at YYYY/MM/DD/trades.csv; None (nothing written) if the day
+    has no trades. `method`: "copy" (PostgreSQL COPY), "orm" (any backend) or "auto"."""
+    start, end = day_window(day)
+    if not Trade.objects.filter(timestamp__gte=start, timestamp__lt=end).exists():
+        return None
+    if method == "auto":
+        method = "copy" if connection.vendor == "postgresql" else "orm"
+    blocks = _copy_blocks(start, end) if method == "copy" else _orm_blocks(start, end)
+    key = trades_key(day)
+    counter = _RowCounter(day, progress)
+    began = time.perf_counter()
+    size = store.write(key, counter.count(_with_header(blocks)))
+    return ExportResult(
+        day=day,
+        url=store.url(key),
+        key=key,
+        rows=counter.rows,
+        bytes=size,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+class _RowCounter:
+    """Counts rows (line ends; no field can hold one) as the bytes go by, and reports progress."""
+
+    def __init__(self, day: date, progress: Progress | None) -> None:
+        self.day = day
+        self.progress = progress
+        self.rows = 0
+        self.bytes = 0
+        self._next_report = PROGRESS_EVERY_ROWS
+
+    def count(self, blocks: Iterable[bytes]) -> Iterator[bytes]:
+        lines = -1  # the header is not a row
+        for block in blocks:
+            lines += block.count(b"\n")
+            self.bytes += len(block)
+            self.rows = max(lines, 0)
+            if self.progress and self.rows >= self._next_report:
+                self.progress(f"  {self.day}: {self.rows:,} rows, {self.bytes / 1e6:,.1f} MB")
+                self._next_report = (self.rows // PROGRESS_EVERY_ROWS + 1) * PROGRESS_EVERY_ROWS
+            yield block
+
+
+def _with_header(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    yield HEADER
+    yield from blocks
+
+
+# --- the ORM path (any database) --------------------------------------------------------------
+
+
+def format_price(price: Decimal) -> str:
+    """Plain notation, trailing zeros trimmed, at least 2 decimals (the COPY path's SQL twin)."""
+    whole, _, fraction = format(price, "f").partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction:0<2}"
+
+
+def csv_field(text: str) -> str:
+    """Quote like PostgreSQL's CSV output (and csv.writer): only when the text needs it."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _orm_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
+    rows = (
+        Trade.objects.filter(timestamp__gte=start, timestamp__lt=end)
+        .order_by("timestamp", "id")
+        .values_list(
+            "id",
+            "timestamp",
+            "ticker",
+            "side",
+            "price",
+            "quantity",
+            "account__user__username",
+            "order_id",
+            "source",
+        )
+        .iterator(chunk_size=ORM_CHUNK_ROWS)
+    )
+    batch: list[str] = []
+    for trade_id, stamp, ticker, side, price, quantity, account, order_id, source in rows:
+        stamp = stamp.astimezone(UTC)
+        batch.append(
+            f"{trade_id},{stamp:%Y-%m-%dT%H:%M:%S.%f}Z,{csv_field(ticker)},{side},"
+            f"{format_price(price)},{quantity},{csv_field(account)},{order_id or ''},{source}\n"
+        )
+        if len(batch) == ORM_CHUNK_ROWS:
+            yield "".join(batch).encode()
+            batch.clear()
+    if batch:
+        yield "".join(batch).encode()
+
+
+# --- the PostgreSQL path ------------------------------------------------------------------------
+
+
+def copy_sql() -> str:
+    """COPY of the day's rows, formatted by the server exactly as _orm_blocks formats them."""
+    user = get_user_model()
+    trade, account = Trade._meta, Account._meta
+    username = user._meta.get_field(user.USERNAME_FIELD).column
+    return f"""
+        COPY (
+            SELECT t.id,
+                   to_char(t.{_col(trade, "timestamp")} AT TIME ZONE 'UTC',
+                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   t.{_col(trade, "ticker")},
+                   t.{_col(trade, "side")},
+                   CASE WHEN scale(trim_scale(t.{_col(trade, "price")})) < 2
+                        THEN round(t.{_col(trade, "price")}, 2)::text
+                        ELSE trim_scale(t.{_col(trade, "price")})::text END,
+                   t.{_col(trade, "quantity")},
+                   u.{username},
+                   t.{_col(trade, "order")},
+                   t.{_col(trade, "source")}
+            FROM {trade.db_table} t
+            JOIN {account.db_table} a ON a.id = t.{_col(trade, "account")}
+            JOIN {user._meta.db_table} u ON u.{user._meta.pk.column} = a.{_col(account, "user")}
+            WHERE t.{_col(trade, "timestamp")} >= {{start}}
+              AND t.{_col(trade, "timestamp")} < {{end}}
+            ORDER BY t.{_col(trade, "timestamp")}, t.id
+        ) TO STDOUT WITH (FORMAT csv)
+    """
+
+
+def _col(meta, name: str) -> str:
+    return meta.get_field(name).column
+
+
+def _copy_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
+    from psycopg import sql
+
+    statement = sql.SQL(copy_sql()).format(start=sql.Literal(start), end=sql.Literal(end))
+    connection.ensure_connection()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for block in copy:
+            yield bytes(block)
