@@ -29,3 +29,15 @@ def offline(monkeypatch):
 
     monkeypatch.setattr(yfinance, "download", download)
     return calls
+
+
+@pytest.fixture
+def fresh_layers(settings):
+    """For tests on the channel layer: a fresh layer per test (the in-memory layer's queues
+    belong to one event loop) and no day-order expiry in the middle of a test."""
+    from tests.realtime.gateway_helpers import reset_channel_layers
+
+    settings.SESSION_END_UTC = ""
+    reset_channel_layers()
+    yield
+    reset_channel_layers()

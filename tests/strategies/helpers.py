@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from algo_trading import Param, Strategy, registry
+from tests.realtime.gateway_helpers import (  # noqa: F401 - re-exported for these tests
+    close_thread_connections,
+    flush_layer,
+    running_worker,
+)
 
 
 def report(order, event: str, **extra) -> dict:
@@ -66,54 +71,6 @@ class BuyFirstBar(Strategy):
 
 
 # ------------------------------------------------------------------------------ async plumbing
-
-
-def reset_channel_layers() -> None:
-    """A fresh layer per test: the in-memory layer's queues belong to one event loop."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-
-
-async def flush_layer() -> None:
-    """Forget what earlier tests left on a shared (Redis) layer."""
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-
-
-class running_worker:  # noqa: N801 - used as `async with running_worker():`
-    """The real matching worker in this event loop, as `manage.py serve` runs it."""
-
-    async def __aenter__(self):
-        import asyncio
-
-        from trading_app.matching_worker.runner import WorkerRunner
-        from trading_app.matching_worker.worker import MatchingWorker
-
-        self.runner = WorkerRunner(MatchingWorker())
-        self.stop = asyncio.Event()
-        self.task = asyncio.ensure_future(self.runner.run(self.stop))
-        await asyncio.wait_for(self.runner.ready.wait(), 30)
-        return self.runner
-
-    async def __aexit__(self, *exc) -> None:
-        import asyncio
-
-        self.stop.set()
-        await asyncio.wait_for(self.task, 30)
-        await close_thread_connections()
-
-
-async def close_thread_connections() -> None:
-    """The ORM ran in sync_to_async's thread: close its connection, or PostgreSQL cannot drop
-    the test database at the end of the session."""
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.1):

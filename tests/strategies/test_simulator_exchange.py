@@ -16,19 +16,10 @@ from .helpers import (
     close_thread_connections,
     eventually,
     flush_layer,
-    reset_channel_layers,
     running_worker,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_layers(settings):
-    settings.SESSION_END_UTC = ""
-    reset_channel_layers()
-    yield
-    reset_channel_layers()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_layers")]
 
 
 def book_and_trades() -> tuple[dict, dict]:
