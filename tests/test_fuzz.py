@@ -288,7 +288,13 @@ def wsgi_app():
 def test_schemathesis_finds_no_server_error(alice, instruments, wsgi_app, operation, mode):
     token = alice[1]
 
-    @settings(FUZZ, max_examples=6)
+    # Negative generation of small bodies (a PATCH of optional fields) discards many draws that
+    # turn out valid; that is schemathesis at work, not a failure of the API under test.
+    @settings(
+        FUZZ,
+        max_examples=6,
+        suppress_health_check=[*FUZZ.suppress_health_check, HealthCheck.filter_too_much],
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         response = case.call(app=wsgi_app, headers={"Authorization": f"Token {token}"})

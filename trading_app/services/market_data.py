@@ -48,9 +48,11 @@ def choose_quote(exchange: dict | None, feed: dict | None) -> dict | None:
 
 def latest_quotes(symbols: Iterable[str]) -> dict[str, dict]:
     wanted = [s.strip().upper() for s in symbols]
-    keys = [quote_key(s) for s in wanted] + [feed_quote_key(s) for s in wanted]
-    cached = cache.get_many(keys)
     instruments = {i.symbol: i for i in Instrument.objects.filter(symbol__in=wanted)}
+    # only known symbols become cache keys: anything a client typed is not a key to look up
+    cached = cache.get_many(
+        [quote_key(s) for s in instruments] + [feed_quote_key(s) for s in instruments]
+    )
     result: dict[str, dict] = {}
     for symbol in wanted:
         instrument = instruments.get(symbol)
