@@ -20,7 +20,14 @@ PYTHON = sys.executable
 
 # The embedded default (SQLite file, in-memory channel layer, local-memory cache) is run over the
 # parts that touch the database and the channel layer directly.
-EMBEDDED_PASS = ["tests/api", "tests/worker", "tests/test_settings.py"]
+EMBEDDED_PASS = [
+    "tests/api",
+    "tests/worker",
+    "tests/risk",
+    "tests/realtime",
+    "tests/strategies",
+    "tests/test_settings.py",
+]
 
 
 def pytest(args: list[str], env: dict[str, str], label: str) -> int:
