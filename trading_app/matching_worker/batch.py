@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from matching import events as ev
 from matching.codes import SIDE_NAMES
-from trading_app.matching_worker.state import LiveOrder
-from trading_app.money import format_price
+from trading_app.matching_worker.state import LiveOrder, format_price, iso
 
 
 @dataclass(slots=True)
@@ -50,7 +49,7 @@ class BatchResult:
 
     def report(self, order: LiveOrder, event: str, timestamp: datetime, **extra) -> None:
         if self._now is not timestamp:
-            self._now, self._now_iso = timestamp, timestamp.isoformat()
+            self._now, self._now_iso = timestamp, iso(timestamp)
         payload = {
             "event": event,
             "timestamp": self._now_iso,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import connection
 
 from trading_app.matching_worker.batch import BatchResult
-from trading_app.matching_worker.state import LiveOrder
+from trading_app.matching_worker.state import LiveOrder, iso
 from trading_app.models import Order, Trade
 
 ORDER_TABLE = Order._meta.db_table
@@ -105,14 +105,14 @@ def _opt(value) -> str:
 
 
 def _ts(value) -> str:
-    return NULL if value is None else value.isoformat()
+    return NULL if value is None else iso(value)
 
 
 def _insert_line(o: LiveOrder) -> str:
     avg = o.filled_avg_price
     return "\t".join(
         (
-            str(o.id),
+            o.id_str,
             str(o.account_id),
             str(o.instrument_id),
             _text(o.client_order_id),
@@ -130,8 +130,8 @@ def _insert_line(o: LiveOrder) -> str:
             _text(o.origin),
             _opt(o.seq),
             _opt(o.priority),
-            o.created_at.isoformat(),
-            (o.updated_at or o.created_at).isoformat(),
+            iso(o.created_at),
+            iso(o.updated_at or o.created_at),
             _ts(o.filled_at),
             _ts(o.canceled_at),
             _ts(o.expired_at),
@@ -143,7 +143,7 @@ def _insert_line(o: LiveOrder) -> str:
 def _update_line(o: LiveOrder) -> str:
     return "\t".join(
         (
-            str(o.id),
+            o.id_str,
             o.status,
             str(o.filled_qty),
             _opt(o.filled_avg_price),
@@ -165,9 +165,9 @@ def _trade_lines(result: BatchResult):
     for f in result.fills:
         maker_side = "sell" if f.taker_side == "buy" else "buy"
         common = f"\t{f.instrument_id}\t{f.symbol}\t"
-        tail = f"\t{f.price}\t{f.qty}\t{f.timestamp.isoformat()}\t"
-        yield f"{f.taker.account_id}{common}{f.taker_side}{tail}{f.taker.id}\texchange\t{f.execution_id}\ttaker"
-        yield f"{f.maker.account_id}{common}{maker_side}{tail}{f.maker.id}\texchange\t{f.execution_id}\tmaker"
+        tail = f"\t{f.price}\t{f.qty}\t{iso(f.timestamp)}\t"
+        yield f"{f.taker.account_id}{common}{f.taker_side}{tail}{f.taker.id_str}\texchange\t{f.execution_id}\ttaker"
+        yield f"{f.maker.account_id}{common}{maker_side}{tail}{f.maker.id_str}\texchange\t{f.execution_id}\tmaker"
 
 
 def _copy_lines(cursor, sql: str, lines) -> None:

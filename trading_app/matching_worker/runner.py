@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 
 from matching.sharding import shard_channel
 from trading_app.matching_worker.batch import BatchResult
-from trading_app.matching_worker.worker import MatchingWorker
+from trading_app.matching_worker.worker import MatchingWorker, tune_gc
 
 log = logging.getLogger("tradingsim.matching")
 
@@ -59,6 +59,7 @@ class WorkerRunner:
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.worker.recover)
+        tune_gc()
         receiver = asyncio.create_task(self._receive_forever())
         self.ready.set()
         log.info("matching worker shard %s listening on %s", self.worker.shard, self.channel)
