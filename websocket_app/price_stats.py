@@ -10,6 +10,11 @@ Alert rule: the price has moved `threshold_pct` or more away from the lowest (up
 restart from the alerting price, so one jump gives one alert rather than one per tick for a
 minute; a further move of the threshold from there alerts again.
 
+A change of source (the feed failing over between the exchange, yfinance and the simulation,
+or a cached exchange quote followed by the feed's ticks on connect) restarts the alert window
+and the 1-minute change from the new source's first price: two sources' levels differ, and that
+difference is not a move of the market. The moving average keeps its window.
+
 `PriceStreamHub` keeps one PriceStats per symbol for the whole process: the 1,000 consumers of a
 ticker share one computation and one encoded frame per tick, and a client connecting later gets
 the average of what the process has already seen.
@@ -71,12 +76,23 @@ class PriceStats:
         self._lows: deque[tuple[float, Decimal]] = deque()  # increasing prices
         self._highs: deque[tuple[float, Decimal]] = deque()  # decreasing prices
         self.last_at: float | None = None
+        self.source: str | None = None
 
-    def observe(self, price: Decimal, at: float) -> Observation:
-        """Add a tick at time `at` (seconds, any epoch); a tick older than the last counts as now."""
+    def observe(self, price: Decimal, at: float, source: str | None = None) -> Observation:
+        """Add a tick at time `at` (seconds, any epoch); a tick older than the last counts as now.
+
+        A tick from another `source` than the previous one restarts the alert window (and the
+        1-minute change) at its price instead of comparing the two sources' prices.
+        """
         if self.last_at is not None and at < self.last_at:
             at = self.last_at
         self.last_at = at
+        if source is not None:
+            if self.source is not None and source != self.source:
+                self._recent.clear()
+                self._lows.clear()
+                self._highs.clear()
+            self.source = source
 
         self._ma.append((at, price))
         self._ma_sum += price
@@ -159,6 +175,11 @@ class PriceStreamHub:
         """The last `price` frame of a symbol, for a client that just connected."""
         return self._latest.get(symbol)
 
+    def last_at(self, symbol: str) -> float | None:
+        """When (epoch seconds) the last tick of a symbol that this hub observed was priced."""
+        stats = self._stats.get(symbol)
+        return None if stats is None else stats.last_at
+
     def observe(self, tick: dict) -> list[str]:
         """The frames for one `price.tick` message: a price frame, plus an alert frame if any.
 
@@ -183,7 +204,7 @@ class PriceStreamHub:
                 alert_window=self.alert_window,
                 threshold_pct=self.threshold,
             )
-        seen = stats.observe(price, at)
+        seen = stats.observe(price, at, tick.get("source"))
         out = [_dumps(self.price_message(tick, seen))]
         if seen.alert is not None:
             out.append(_dumps(self.alert_message(symbol, tick["timestamp"], seen.alert)))

@@ -274,6 +274,30 @@ async def test_connect_sends_the_latest_known_price(layer, listed):
         await socket.disconnect()
 
 
+async def test_a_first_subscriber_gets_the_newer_cached_quote_not_a_stale_frame(layer, listed):
+    # The process stops receiving a symbol's ticks when its last subscriber leaves; the feed
+    # goes on and caches them. Coming back later, the cached price is the current one.
+    ws = await connect("/ws/stocks/TSLA/")
+    await layer.group_send("prices.TSLA", tick_message("251.40", 0, symbol="TSLA"))
+    assert (await ws.receive_json_from(timeout=2))["price"] == "251.40"
+    await ws.disconnect()
+    quote = {"symbol": "TSLA", "bid": None, "ask": None, "volume": 50, "source": "simulated"}
+    later = (T0 + timedelta(seconds=90)).isoformat()
+    await cache.aset(feed_quote_key("TSLA"), {**quote, "price": "255.00", "timestamp": later})
+    again = await connect("/ws/stocks/TSLA/")
+    first = await again.receive_json_from(timeout=2)
+    assert (first["price"], first["timestamp"]) == ("255.00", later)
+    assert await again.receive_nothing(0.1)  # one price on connect, not the stale one too
+    await again.disconnect()
+    # a cached quote older than what the process saw does not go back in time
+    await cache.aset(
+        feed_quote_key("TSLA"), {**quote, "price": "240.00", "timestamp": T0.isoformat()}
+    )
+    third = await connect("/ws/stocks/TSLA/")
+    assert (await third.receive_json_from(timeout=2))["price"] == "255.00"
+    await third.disconnect()
+
+
 async def test_unknown_ticker_gets_an_error_then_close_code_4404(layer, listed):
     ws = await connect("/ws/stocks/NOPE/")
     error = await ws.receive_json_from(timeout=2)

@@ -25,6 +25,14 @@ class MarketDataProvider(ABC):
     async def fetch(self, symbols: Sequence[str]) -> list[Tick]:
         """New ticks for `symbols` (possibly none); ProviderError if the source is down."""
 
+    def follow(self, ticks: Sequence[Tick]) -> None:
+        """Ticks another provider published while this one stood by (see FailoverFeed.follow).
+
+        A source that makes its own prices (the simulation) continues from them when it takes
+        over, so a failover is not a jump back to where it was; a real source ignores them.
+        """
+        return None
+
     async def history(
         self, symbol: str, start: datetime, end: datetime, interval: str = "1d"
     ) -> list[Bar]:

@@ -4,7 +4,9 @@ A provider is skipped when it raises or goes stale (no new tick for `stale_after
 skipped provider of higher priority is probed again every `retry_after` seconds in a background
 task (so a slow network never stalls the ticks of the provider standing in) and takes over again
 once it delivers ticks. Every switch is logged and queued as a `feed.status` message so that the
-publisher can show it on the price stream; the ticks' `source` changes with it.
+publisher can show it on the price stream; the ticks' `source` changes with it. The published
+ticks are shown to the standby providers (`follow`): a simulation taking over continues from the
+last published price rather than from its own stale level.
 """
 
 from __future__ import annotations
@@ -194,6 +196,18 @@ class FailoverFeed:
                 "providers": self.status()["providers"],
             }
         )
+
+    def follow(self, ticks: Sequence[Tick]) -> None:
+        """Show the published ticks to every provider but their own source (`run_feed` calls
+        this after each publish), so that a standby simulation takes over from the last price
+        instead of from wherever it stood when it was last active."""
+        if not ticks:
+            return
+        for health in self.health:
+            provider = health.provider
+            others = [t for t in ticks if t.source != provider.name]
+            if others:
+                provider.follow(others)
 
     # ------------------------------------------------------------------------------ probes
 

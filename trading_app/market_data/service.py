@@ -74,7 +74,13 @@ class FeedOptions:
 
 
 def load_instruments(symbols: Sequence[str] | None = None) -> dict[str, SeedInstrument]:
-    """Active instruments (or the named ones) with their start price and tick size (sync ORM)."""
+    """Active instruments (or the named ones) with their start price and tick size (sync ORM).
+
+    The start price is the exchange's last trade (`Instrument.last_price`, written with every
+    batch of fills and the price the matching worker recovers its books with), else the
+    reference price for a symbol that never traded: after a restart the feed carries on from
+    the market, not from the opening reference. The market simulator seeds the same way
+    (`algo_trading.django_adapters.instruments.load_specs`)."""
     from trading_app.models import Instrument
 
     if symbols:
@@ -174,7 +180,7 @@ async def run_feed(
                 break
             try:
                 ticks = await feed.fetch(symbols)
-                await publisher.publish(ticks)
+                feed.follow(await publisher.publish(ticks))
                 switches = feed.pop_switches()
                 for switch in switches:
                     await publisher.publish_status(switch, symbols)

@@ -25,7 +25,11 @@ MAX_STEP_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class SeedInstrument:
-    """What the simulation needs of an instrument: where to start and the price grid."""
+    """What the simulation needs of an instrument: where to start and the price grid.
+
+    `reference_price` is the start price: the exchange's last trade when the symbol has traded,
+    else the instrument's reference price (`service.load_instruments`), so that a restarted feed
+    carries on from the market rather than from the opening reference."""
 
     reference_price: Decimal
     tick_size: Decimal = Decimal("0.01")
@@ -85,6 +89,22 @@ class SimulatedFeed(MarketDataProvider):
     @property
     def symbols(self) -> list[str]:
         return list(self._paths)
+
+    def follow(self, ticks: Sequence[Tick]) -> None:
+        """Move each symbol's path to the price another source just published.
+
+        While another provider (the exchange, yfinance) is active this feed is not asked for
+        ticks, so its paths would stay at the start price; following the published prices makes
+        a failover continue from the market's last price instead of jumping back to it.
+        """
+        for tick in ticks:
+            path = self._paths.get(tick.symbol)
+            if path is None or tick.source == self.name:
+                continue
+            if not tick.price.is_finite() or tick.price <= 0:
+                continue
+            path.log_price = math.log(float(tick.price))
+            path.last_at = None  # the next step is one interval from here, not since long ago
 
     def step(self, symbol: str, now: datetime) -> Tick:
         """Advance one symbol to `now` (dt from its previous step, 1/rate for the first)."""

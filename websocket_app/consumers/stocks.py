@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
 from django.core.cache import cache
 
@@ -65,14 +66,17 @@ class StockPriceConsumer(GatewayConsumer):
         self.groups = get_group_hub()
         await self.groups.join(self.group, self)
         self.joined = True
-        # The last frame this process streamed goes first (synchronously: no tick can overtake
-        # it); without one, the cached quote, unless a live tick arrived while reading it.
-        frame = get_price_hub().latest_frame(symbol)
+        # While other sockets of this process follow the symbol, the last frame it streamed is
+        # current: it goes first (synchronously: no tick can overtake it). A first subscriber
+        # gets the fresher of that frame and the cached quote (the process stopped receiving
+        # the symbol's ticks when its last subscriber left), unless a live tick came meanwhile.
+        hub = get_price_hub()
+        frame = hub.latest_frame(symbol) if self.groups.members(self.group) > 1 else None
         if frame is not None:
             self.push(frame)
         await self.accept()
         if frame is None:
-            frame = await self._cached_frame()
+            frame = await self._cached_frame() or hub.latest_frame(symbol)
             if frame is not None and not self.got_tick:
                 self.push(frame)
 
@@ -82,13 +86,21 @@ class StockPriceConsumer(GatewayConsumer):
             await self.groups.leave(self.group, self)
 
     async def _cached_frame(self) -> str | None:
-        """A price frame from the cached quote (the feed's, or the exchange's last trade)."""
+        """A price frame from the cached quote (the feed's, or the exchange's last trade), if it
+        is newer than the last tick this process observed for the symbol."""
         found = await cache.aget_many([feed_quote_key(self.symbol), quote_key(self.symbol)])
         quote = choose_quote(
             found.get(quote_key(self.symbol)), found.get(feed_quote_key(self.symbol))
         )
         if not quote or quote.get("price") is None or not quote.get("timestamp"):
             return None
+        seen_at = get_price_hub().last_at(self.symbol)
+        if seen_at is not None:
+            try:
+                if datetime.fromisoformat(quote["timestamp"]).timestamp() <= seen_at:
+                    return None
+            except (TypeError, ValueError):
+                return None
         tick = {
             "type": "price.tick",
             "symbol": self.symbol,
