@@ -32,7 +32,7 @@ from trading_app.analytics.stores import TradeStore
 from trading_app.models import Account, Trade
 
 HEADER = b"trade_id,timestamp,ticker,side,price,quantity,account,order_id,source\n"
-ORM_CHUNK_ROWS = 5_000
+ORM_CHUNK_ROWS = 2_000  # rows of Python objects held at once (~1 MB)
 PROGRESS_EVERY_ROWS = 100_000
 
 Progress = Callable[[str], None]
