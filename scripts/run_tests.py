@@ -26,6 +26,7 @@ EMBEDDED_PASS = [
     "tests/risk",
     "tests/realtime",
     "tests/strategies",
+    "tests/analytics",
     "tests/test_settings.py",
 ]
 
