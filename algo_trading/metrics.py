@@ -128,7 +128,11 @@ def compute_metrics(
     metrics["total_return_pct"] = round((growth - 1.0) * 100.0, 4)
     years = n / periods_per_year
     if growth > 0 and years > 0:
-        metrics["cagr_pct"] = _finite_or_none((growth ** (1.0 / years) - 1.0) * 100.0)
+        try:
+            cagr = (growth ** (1.0 / years) - 1.0) * 100.0
+        except OverflowError:  # a few short bars annualised: beyond float64, undefined
+            cagr = math.inf
+        metrics["cagr_pct"] = _finite_or_none(cagr)
     else:
         metrics["cagr_pct"] = -100.0 if growth <= 0 else None
 

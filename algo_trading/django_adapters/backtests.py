@@ -34,9 +34,11 @@ class BacktestRequest:
     slippage: Mapping[str, Any] | None = None
     sizing: Mapping[str, Any] | None = None
     engine: str = "auto"
-    data_label: str = ""  # "sample", a file name, "upload", "yfinance"
+    data_label: str = ""  # "sample", a file name, "upload", "yfinance", "exchange"
+    replay: Mapping[str, Any] | None = None  # data "exchange": bar seconds, window, executions
 
     def config(self) -> dict[str, Any]:
+        extra = {"replay": dict(self.replay)} if self.replay else {}
         return {
             "cash": self.cash,
             "commission": dict(self.commission) if self.commission else None,
@@ -44,6 +46,7 @@ class BacktestRequest:
             "sizing": dict(self.sizing) if self.sizing else None,
             "engine": self.engine,
             "data": self.data_label,
+            **extra,
         }
 
 

@@ -32,6 +32,15 @@ from algo_trading.django_adapters.history import (
     select_range,
     yahoo_bars,
 )
+from algo_trading.django_adapters.recorded import (
+    DEFAULT_BAR_SECONDS,
+    ReplayError,
+    UnknownSymbol,
+    Window,
+    as_utc,
+    exchange_bars,
+    replay_info,
+)
 from algo_trading.django_adapters.runs import (
     LiveConfig,
     RunRequestError,
@@ -114,7 +123,15 @@ class BacktestCreateSerializer(serializers.Serializer):
         allow_blank=False,
         max_length=MAX_CSV_CHARS,
         trim_whitespace=False,
-        help_text='CSV text (Date,Open,High,Low,Close,Volume) or "sample"; omit for yfinance',
+        help_text='CSV text (Date,Open,High,Low,Close,Volume), "sample", or "exchange" (bars '
+        "from the trades our exchange recorded for symbol); omit for yfinance",
+    )
+    bar_seconds = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.001,
+        max_value=86_400,
+        help_text=f'bar length for "data": "exchange" (default {DEFAULT_BAR_SECONDS:g})',
     )
 
     def validate_symbol(self, value: str) -> str:
@@ -151,8 +168,43 @@ class BacktestCreateSerializer(serializers.Serializer):
         start, end = attrs.get("start"), attrs.get("end")
         if start and end and start > end:
             raise ValidationError({"end": [f"must not be before start ({start})"]})
+        attrs["replay"] = None
+        if (attrs.get("data") or "").strip().lower() == "exchange":
+            attrs["bars"], attrs["replay"] = self._exchange_bars(attrs)
+            attrs["data_label"] = "exchange"
+            return attrs
+        if attrs.get("bar_seconds") is not None:
+            raise ValidationError({"bar_seconds": ['applies to "data": "exchange" only']})
         attrs["bars"], attrs["data_label"] = self._bars(attrs)
         return attrs
+
+    def _exchange_bars(self, attrs: dict):
+        """Bars from the exchange's recorded trades of ``symbol`` (start and end: whole days)."""
+        seconds = attrs.get("bar_seconds") or DEFAULT_BAR_SECONDS
+        window = Window(as_utc(attrs.get("start")), as_utc(attrs.get("end"), is_end=True))
+        try:
+            frame, executions = exchange_bars(
+                attrs["symbol"], seconds, window, start_name="start", end_name="end"
+            )
+        except UnknownSymbol as exc:
+            raise ValidationError({"symbol": [str(exc)]}) from None
+        except ReplayError as exc:
+            raise ValidationError({"data": [str(exc)]}) from None
+        self._check_cap(frame)
+        return frame, replay_info(seconds, window, executions)
+
+    @staticmethod
+    def _check_cap(frame) -> None:
+        cap = settings.BACKTEST_API_MAX_BARS
+        if len(frame) > cap:
+            raise ValidationError(
+                {
+                    "data": [
+                        f"{len(frame)} bars; a request may backtest at most {cap} (use "
+                        "`manage.py backtest` for larger runs)"
+                    ]
+                }
+            )
 
     def _bars(self, attrs: dict):
         data, start, end = attrs.get("data"), attrs.get("start"), attrs.get("end")
@@ -181,16 +233,7 @@ class BacktestCreateSerializer(serializers.Serializer):
             raise ValidationError(
                 {"start" if start else "end" if end else "data": [str(exc)]}
             ) from None
-        cap = settings.BACKTEST_API_MAX_BARS
-        if len(frame) > cap:
-            raise ValidationError(
-                {
-                    "data": [
-                        f"{len(frame)} bars; a request may backtest at most {cap} (use "
-                        "`manage.py backtest` for larger runs)"
-                    ]
-                }
-            )
+        self._check_cap(frame)
         return frame, label
 
 
@@ -281,6 +324,7 @@ class BacktestListView(generics.GenericAPIView):
             sizing=v.get("sizing"),
             engine=v["engine"],
             data_label=v["data_label"],
+            replay=v["replay"],
         )
         try:
             run, _result = run_and_store(backtest, v["bars"], user=request.user)

@@ -19,6 +19,14 @@ from algo_trading.django_adapters.backtests import (
     summary_line,
 )
 from algo_trading.django_adapters.history import select_range, yahoo_bars
+from algo_trading.django_adapters.recorded import (
+    DEFAULT_BAR_SECONDS,
+    ReplayError,
+    Window,
+    exchange_bars,
+    parse_bound,
+    replay_info,
+)
 from algo_trading.params import ParameterError
 from algo_trading.registry import UnknownStrategyError
 
@@ -63,16 +71,34 @@ def parse_json_option(text: str | None, option: str) -> dict | None:
 class Command(BaseCommand):
     help = (
         "Backtest a registered strategy on daily bars (a CSV with --data, else yfinance, cached "
-        "under the var dir); print a summary, write the PNG chart and HTML report, store a "
+        "under the var dir), or replay the exchange's recorded trades as bars (--replay "
+        "exchange); print a summary, write the PNG chart and HTML report, store a "
         "BacktestRun. --json prints {metrics, trades} on stdout."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("strategy", help=f"one of: {', '.join(registry.names())}")
         parser.add_argument("--symbol", help="ticker (default: the --data file's name)")
-        parser.add_argument("--start", help="first date, e.g. 2020-01-01")
-        parser.add_argument("--end", help="last date, e.g. 2024-12-31 (default today)")
+        parser.add_argument(
+            "--start", help="first date, e.g. 2020-01-01 (with --replay: or an ISO date-time)"
+        )
+        parser.add_argument(
+            "--end",
+            help="last date, e.g. 2024-12-31 (default today; with --replay: or an ISO "
+            "date-time, exclusive)",
+        )
         parser.add_argument("--data", help="CSV with Date,Open,High,Low,Close,Volume columns")
+        parser.add_argument(
+            "--replay",
+            choices=("exchange",),
+            help="exchange: bars from the trades our exchange recorded for --symbol",
+        )
+        parser.add_argument(
+            "--bar-seconds",
+            type=float,
+            metavar="S",
+            help=f"bar length for --replay (default {DEFAULT_BAR_SECONDS:g})",
+        )
         parser.add_argument(
             "--param", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
         )
@@ -93,15 +119,25 @@ class Command(BaseCommand):
             out.write(line)
             out.flush()
 
-        start = parse_date(opts["start"], "--start")
-        end = parse_date(opts["end"], "--end")
-        if start and end and start > end:
-            raise CommandError(f"--start {start} is after --end {end}")
+        replay = None
+        if opts["replay"]:
+            window = self._window(opts)
+            start = end = None  # the stored run's dates are its first and last bar's
+        else:
+            if opts["bar_seconds"] is not None:
+                raise CommandError("--bar-seconds applies to --replay exchange only")
+            start = parse_date(opts["start"], "--start")
+            end = parse_date(opts["end"], "--end")
+            if start and end and start > end:
+                raise CommandError(f"--start {start} is after --end {end}")
         try:
             registry.create(opts["strategy"], parse_pairs(opts["param"], "--param"))
         except (UnknownStrategyError, ParameterError) as exc:
             raise CommandError(str(exc)) from None
-        symbol, bars, label = self._bars(opts, start, end, say)
+        if opts["replay"]:
+            symbol, bars, label, replay = self._replay_bars(opts, window, say)
+        else:
+            symbol, bars, label = self._bars(opts, start, end, say)
         request = BacktestRequest(
             strategy=opts["strategy"],
             symbol=symbol,
@@ -114,6 +150,7 @@ class Command(BaseCommand):
             sizing=parse_json_option(opts["sizing"], "--sizing"),
             engine=opts["engine"],
             data_label=label,
+            replay=replay,
         )
         try:
             run, result = run_and_store(request, bars, progress=say)
@@ -129,6 +166,39 @@ class Command(BaseCommand):
             payload = {"metrics": result.metrics, "trades": [t.to_dict() for t in result.trades]}
             sys.stdout.flush()
             self.stdout.write(json.dumps(payload, indent=2, allow_nan=False))
+
+    def _window(self, opts) -> Window:
+        if opts["data"]:
+            raise CommandError("--replay exchange builds its own bars: drop --data")
+        if not opts["symbol"]:
+            raise CommandError("--symbol is required with --replay exchange")
+        bounds = []
+        for option, is_end in (("start", False), ("end", True)):
+            try:
+                bounds.append(parse_bound(opts[option], is_end=is_end))
+            except ValueError:
+                raise CommandError(
+                    f"--{option} must be a date like 2026-01-02 or a date-time like "
+                    f"2026-01-02T14:30:00Z, got {opts[option]!r}"
+                ) from None
+        window = Window(*bounds)
+        if window.start and window.end and window.start >= window.end:
+            raise CommandError(f"--start {opts['start']} is not before --end {opts['end']}")
+        return window
+
+    def _replay_bars(self, opts, window: Window, say):
+        symbol = opts["symbol"].strip().upper()
+        seconds = opts["bar_seconds"] if opts["bar_seconds"] is not None else DEFAULT_BAR_SECONDS
+        say(f"building {seconds:g}s bars of {symbol} from the exchange's recorded trades")
+        try:
+            frame, executions = exchange_bars(symbol, seconds, window)
+        except (ReplayError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        say(
+            f"{len(frame)} bars of {symbol} from {executions} exchange trades, "
+            f"{frame.index[0].isoformat()} to {frame.index[-1].isoformat()} UTC"
+        )
+        return symbol, frame, "exchange", replay_info(seconds, window, executions)
 
     def _bars(self, opts, start, end, say):
         if opts["data"]:
