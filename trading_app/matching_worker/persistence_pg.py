@@ -254,7 +254,23 @@ def move_cash(deltas: dict[int, object]) -> None:
         cursor.execute(MOVE_CASH, [ids, [deltas[i] for i in ids]])
 
 
+_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def _int_array(values) -> str:
+    """A bigint[] literal: psycopg's list adaptation costs ~3 us an element, this ~0.1."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _text_array(values) -> str:
+    """A text[] literal, every element quoted (client order ids come from clients)."""
+    return "{" + ",".join(f'"{v.translate(_ARRAY_ESCAPES)}"' for v in values) + "}"
+
+
 def existing_client_order_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(EXISTING_CLIENT_ORDER_IDS, [[k[0] for k in keys], [k[1] for k in keys]])
+        cursor.execute(
+            EXISTING_CLIENT_ORDER_IDS,
+            [_int_array(k[0] for k in keys), _text_array(k[1] for k in keys)],
+        )
         return {(a, c): (oid, status) for a, c, oid, status in cursor.fetchall()}
