@@ -7,7 +7,7 @@ sources' prices for a 2% move.
 """
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -151,3 +151,22 @@ def test_a_restarted_feed_starts_from_the_exchanges_last_trade(instruments):
     assert seeds["MSFT"].reference_price == Instrument.objects.get(symbol="MSFT").reference_price
     (tick,) = SimulatedFeed(seeds, jumps_per_minute=0.0).ticks_at(datetime.now(UTC), ["AAPL"])
     assert abs(tick.price - D("250.00")) < D("0.50")
+
+
+def test_a_restart_from_another_price_does_not_replay_the_same_jumps():
+    # FEED_SEED is fixed (0) under `make run`: a restart from the last trade must not make the
+    # same -3% / +2.4% jumps at the same moments after every start (same alerts every time).
+    def jump_steps(start):
+        feed = SimulatedFeed(
+            {"AAPL": SeedInstrument(D(start))}, seed=0, volatility=0.0, jumps_per_minute=30.0
+        )
+        prices = [tick.price for tick in (feed.step("AAPL", T) for T in TIMES)]
+        return [i for i in range(1, len(prices)) if abs(prices[i] / prices[i - 1] - 1) > D("0.01")]
+
+    first, again, restarted = jump_steps("190.00"), jump_steps("190.00"), jump_steps("196.74")
+    assert first and first == again  # same seed, same start: same path
+    assert restarted != first
+
+
+T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
+TIMES = [T0 + timedelta(seconds=0.5 * i) for i in range(240)]  # 2 minutes at 2 ticks/s

@@ -46,8 +46,10 @@ class _Path:
 class SimulatedFeed(MarketDataProvider):
     """Seeded GBM + jumps. Same seed and same `now` sequence: same prices, on any machine.
 
-    Each symbol has its own random stream (seeded from the seed and the symbol), so adding or
-    removing an instrument does not change the others' paths.
+    Each symbol has its own random stream, seeded from the seed, the symbol and its start price:
+    adding or removing an instrument does not change the others' paths, and a restart (which
+    starts from the exchange's last trade) does not replay the previous run's jumps at the same
+    moments after start.
 
     volatility: annualised sigma; drift: annualised mu; jumps_per_minute: Poisson intensity per
     symbol; jump_size: typical absolute log-jump (each jump is 0.5x to 1.5x of it, either sign);
@@ -78,7 +80,7 @@ class SimulatedFeed(MarketDataProvider):
         self.jumps = 0
         self._paths = {
             symbol: _Path(
-                rng=random.Random(f"{seed}:{symbol}"),
+                rng=random.Random(f"{seed}:{symbol}:{float(spec.reference_price)!r}"),
                 log_price=math.log(float(spec.reference_price)),
                 tick_size=spec.tick_size,
             )
