@@ -64,6 +64,16 @@ def test_create_accepts_a_lowercase_ticker_and_a_string_price(alice_client):
     assert body["price"] == "350.10"
 
 
+def test_create_with_an_unknown_ticker_names_it_as_orders_do(alice_client):
+    response = alice_client.post(
+        "/api/trades/",
+        {"ticker": "zzzz", "price": "1.00", "quantity": 1, "side": "buy"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"ticker": ["unknown symbol 'ZZZZ'"]}
+
+
 def test_create_accepts_an_explicit_timestamp(alice_client):
     body = post_trade(alice_client, timestamp="2025-01-15T10:30:00Z")
     assert body["timestamp"].startswith("2025-01-15T10:30:00")

@@ -65,6 +65,12 @@ def clean_symbol(raw: object) -> str | None:
 class SymbolRelatedField(serializers.SlugRelatedField):
     """An Instrument named by its symbol, case-insensitive; unprintable input is refused."""
 
+    # the orders endpoint's wording, not DRF's "Object with symbol=ZZZZ does not exist."
+    default_error_messages = {
+        **serializers.SlugRelatedField.default_error_messages,
+        "does_not_exist": "unknown symbol {value!r}",
+    }
+
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "symbol")
         super().__init__(**kwargs)
