@@ -93,13 +93,22 @@ def setup_database(accounts: int) -> list[int]:
 
 
 def reset_trading() -> None:
+    """Every run starts from the same state: no orders, trades or positions, no halts (the risk
+    checks halt accounts that hit the daily loss limit), no equity history (the loss baseline)."""
     from django.db import connection
 
     with connection.cursor() as c:
-        c.execute("TRUNCATE trading_app_trade, trading_app_position, trading_app_order")
-    from trading_app.models import Instrument
+        c.execute(
+            "TRUNCATE trading_app_trade, trading_app_position, trading_app_order, "
+            "trading_app_equitysnapshot"
+        )
+    from trading_app.models import Account, ExchangeStatus, Instrument
 
     Instrument.objects.update(last_price=None, last_trade_at=None)
+    Account.objects.filter(user__username__startswith="bench").update(
+        cash=10**12, halted=False, halted_reason=""
+    )
+    ExchangeStatus.objects.update(halted=False)
 
 
 def _backend_cpu() -> float | None:
