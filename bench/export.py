@@ -143,7 +143,11 @@ def main() -> int:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
+
+        # Setup only: production-strength hashing would spend 30 s on the 50 bench accounts.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         from django.db import connection
 
         from tests.support.bulk_trades import bulk_load_trades
