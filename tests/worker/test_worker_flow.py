@@ -106,6 +106,21 @@ def test_channel_orders_are_inserted_and_duplicates_refused(worker, alice):
     assert error["existing_order"]["id"] == str(oid)
 
 
+def test_an_order_of_an_unknown_account_is_refused_and_the_batch_goes_on(worker, alice):
+    """Orders and trades carry no database foreign keys (the worker is their one writer): the
+    worker itself refuses an account that does not exist, and the rest of the batch books."""
+    good = {**order_payload(limit_price="185.00", client_order_id="ok-1"), "id": str(uuid.uuid4())}
+    good["account_id"] = alice[0].id
+    ghost = {**order_payload(limit_price="185.00", client_order_id="ghost-1")}
+    ghost.update(id=str(uuid.uuid4()), account_id=alice[0].id + 10_000)
+    result = worker.process_batch([{"type": "orders.submit", "orders": [ghost, good]}])
+    ((account_id, error),) = result.errors
+    assert account_id == ghost["account_id"] and error["code"] == "invalid_order"
+    assert error["message"] == "no such account" and error["client_order_id"] == "ghost-1"
+    assert not Order.objects.filter(pk=ghost["id"]).exists()
+    assert Order.objects.get(pk=good["id"]).status == "new"
+
+
 def test_duplicate_of_a_finished_order_is_refused_from_the_database(worker, alice):
     payload = {
         **order_payload(type="market", time_in_force="ioc", client_order_id="m-1"),

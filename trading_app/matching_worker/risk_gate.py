@@ -146,7 +146,7 @@ class RiskGate:
             self.prepare((account_id,))
         acct = self.accounts.get(account_id)
         if acct is None:
-            return None  # no such account: the database's foreign key refuses the order
+            return None  # no such account: the worker refuses the order itself (no DB foreign key)
         if acct.halted is not None:
             return f"{codes.ACCOUNT_HALTED}: {acct.halted}"
         limits = acct.limits
