@@ -7,6 +7,7 @@ sources' prices for a 2% move.
 """
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -170,3 +171,17 @@ def test_a_restart_from_another_price_does_not_replay_the_same_jumps():
 
 T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
 TIMES = [T0 + timedelta(seconds=0.5 * i) for i in range(240)]  # 2 minutes at 2 ticks/s
+
+
+def test_the_demo_defaults_stay_near_the_start_price_for_an_hour_and_still_jump():
+    # Unbiased 3% jumps twice a minute would wander ~17% an hour: with the defaults, a demo left
+    # running for an hour must still look like the same stock, and jump (alerts) as often.
+    worst, jumps = 0.0, 0
+    for seed in range(8):
+        feed = SimulatedFeed({"X": SeedInstrument(D("100"))}, seed=seed)
+        for i in range(2 * 3600):  # one hour at the default 2 ticks/s
+            price = feed.step("X", T0 + timedelta(seconds=0.5 * i)).price
+            worst = max(worst, abs(math.log(float(price) / 100)))
+        jumps += feed.jumps
+    assert worst < 0.2  # never more than about 20% away
+    assert 8 * 20 <= jumps <= 8 * 45  # 0.5 a minute: about 30 an hour each

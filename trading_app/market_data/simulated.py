@@ -3,6 +3,10 @@
 Pure diffusion at realistic volatility almost never moves a stock 2% in a minute, so a demo would
 never show an alert; Poisson jumps of a few percent (by default about one per symbol every two
 minutes) make the alert path visible within minutes while the chart still looks like a stock.
+Unbiased jumps of 3% twice a minute would also make a random walk of some 17% an hour (a demo
+left running an afternoon would double or halve its prices), so a jump leans back towards the
+price the symbol started from (or last followed): near it up and down are equally likely, 5%
+above it a jump goes down 7 times in 10. The diffusion itself is left alone.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from trading_app.market_data.ticks import Tick, quantize_to_tick
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
 #: the longest step one tick may stand for: after a pause the model does not leap a whole day
 MAX_STEP_SECONDS = 10.0
+#: how strongly a jump leans back to the anchor: P(up) = 0.5 - this x log(price / anchor)
+JUMP_REVERSION = 4.0
+#: a jump is never more certain than this to go either way
+JUMP_MAX_ODDS = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,7 @@ class _Path:
     log_price: float
     tick_size: Decimal
     last_at: datetime | None = None
+    anchor: float = 0.0  # log of the price jumps lean back to: the start, or the last followed
 
 
 class SimulatedFeed(MarketDataProvider):
@@ -83,6 +92,7 @@ class SimulatedFeed(MarketDataProvider):
                 rng=random.Random(f"{seed}:{symbol}:{float(spec.reference_price)!r}"),
                 log_price=math.log(float(spec.reference_price)),
                 tick_size=spec.tick_size,
+                anchor=math.log(float(spec.reference_price)),
             )
             for symbol, spec in instruments.items()
             if spec.reference_price is not None and spec.reference_price > 0
@@ -105,7 +115,7 @@ class SimulatedFeed(MarketDataProvider):
                 continue
             if not tick.price.is_finite() or tick.price <= 0:
                 continue
-            path.log_price = math.log(float(tick.price))
+            path.log_price = path.anchor = math.log(float(tick.price))
             path.last_at = None  # the next step is one interval from here, not since long ago
 
     def step(self, symbol: str, now: datetime) -> Tick:
@@ -124,7 +134,9 @@ class SimulatedFeed(MarketDataProvider):
         jump_chance = 1.0 - math.exp(-self.jumps_per_minute * dt / 60.0)
         if rng.random() < jump_chance:
             size = self.jump_size * rng.uniform(0.5, 1.5)
-            path.log_price += size if rng.random() < 0.5 else -size
+            up = 0.5 - JUMP_REVERSION * (path.log_price - path.anchor)
+            up = min(max(up, 1.0 - JUMP_MAX_ODDS), JUMP_MAX_ODDS)
+            path.log_price += size if rng.random() < up else -size
             self.jumps += 1
         # Keep the model from wandering below one tick (a price must stay positive).
         floor = math.log(float(path.tick_size))
