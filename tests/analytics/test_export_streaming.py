@@ -102,3 +102,23 @@ def test_copy_and_orm_paths_write_identical_bytes(local_store, record_trade, tmp
     assert copied == (tmp_path / "orm" / "2025/01/20/trades.csv").read_bytes()
     prices = [row.split(b",")[4] for row in copied.splitlines() if b",SPY," in row]
     assert prices == [b"0.000001", b"1234567.50", b"7.00", b"10.10", b"0.01"]
+
+
+def test_parts_upload_in_order_and_a_failure_mid_stream_leaves_nothing(bucket, s3):
+    """Parts go up from a background thread while the next is read: the object is the stream's
+    bytes in order; a stream that breaks after some parts were sent aborts the upload (no
+    object, no multipart upload left to pay for)."""
+    store = S3Store(s3_client(), bucket, part_size=5 * 1024 * 1024)  # S3's smallest part
+    chunks = [bytes([65 + i % 26]) * (1024 * 1024) for i in range(23)]  # 23 MiB: 5 parts
+    assert store.write("whole.csv", iter(chunks)) == 23 * 1024 * 1024
+    assert s3.get_object(Bucket=bucket, Key="whole.csv")["Body"].read() == b"".join(chunks)
+
+    def broken():
+        yield from chunks[:16]  # three parts sent, the fourth in the buffer
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        store.write("broken.csv", broken())
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["whole.csv"]

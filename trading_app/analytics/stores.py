@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,8 @@ from django.conf import settings
 # S3 wants every part but the last to be at least 5 MiB; 8 MiB is boto3's own default.
 PART_SIZE = 8 * 1024 * 1024
 READ_CHUNK = 256 * 1024
+# Parts uploading (or waiting for their turn) at once: overlap without unbounded memory.
+UPLOADS_IN_FLIGHT = 2
 
 
 class StoreError(Exception):
@@ -139,13 +143,18 @@ class S3Store:
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         """Upload the stream; one PUT if it fits in one part, else a multipart upload of
-        part_size parts, so memory holds one part whatever the file's size. Returns bytes."""
+        part_size parts. Parts go up from a background thread while the next one is read, so
+        the database keeps streaming during an upload; at most UPLOADS_IN_FLIGHT parts wait, so
+        memory holds a few parts whatever the file's size. Returns bytes."""
         from botocore.exceptions import BotoCoreError
 
         buffer = bytearray()
+        in_flight: deque[Future] = deque()
         parts: list[dict[str, Any]] = []
         upload_id: str | None = None
         total = 0
+        number = 0
+        pool = ThreadPoolExecutor(max_workers=UPLOADS_IN_FLIGHT, thread_name_prefix="s3-part")
         try:
             for chunk in chunks:
                 buffer += chunk
@@ -157,14 +166,20 @@ class S3Store:
                         )["UploadId"]
                     body = bytes(buffer[: self.part_size])
                     del buffer[: self.part_size]
-                    parts.append(self._part(key, upload_id, len(parts) + 1, body))
+                    number += 1
+                    if len(in_flight) >= UPLOADS_IN_FLIGHT:
+                        parts.append(in_flight.popleft().result())
+                    in_flight.append(pool.submit(self._part, key, upload_id, number, body))
             if upload_id is None:
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=bytes(buffer), ContentType="text/csv"
                 )
                 return total
-            if buffer or not parts:
-                parts.append(self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
+            if buffer:
+                number += 1
+                in_flight.append(pool.submit(self._part, key, upload_id, number, bytes(buffer)))
+            parts.extend(f.result() for f in in_flight)
+            in_flight.clear()
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
@@ -173,6 +188,9 @@ class S3Store:
             )
             return total
         except BaseException as exc:
+            for future in in_flight:
+                future.cancel()
+            pool.shutdown(wait=True)  # no part may land after the abort below
             if upload_id is not None:  # leave no half-uploaded parts to pay for
                 # The original error is the one to report, not a failed clean-up.
                 with contextlib.suppress(Exception):
@@ -182,6 +200,8 @@ class S3Store:
             if isinstance(exc, ClientError | BotoCoreError):
                 raise StoreError(f"S3 error writing {self.url(key)}: {exc}") from exc
             raise
+        finally:
+            pool.shutdown(wait=True)
 
     def _part(self, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
         response = self.client.upload_part(
