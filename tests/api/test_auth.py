@@ -1,7 +1,9 @@
+import re
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
@@ -96,3 +98,22 @@ def test_create_account_command_refuses_negative_cash(db):
     with pytest.raises(CommandError, match="cash"):
         call_command("create_account", "dave", "--password", "x", "--cash", "-5", stdout=StringIO())
     assert not Account.objects.filter(user__username="dave").exists()
+
+
+def test_bootstrap_demo_again_keeps_the_demo_accounts_as_their_trades_left_them(db, make_client):
+    """`make run` runs bootstrap_demo on every start: the demo users get their passwords back,
+    but cash is not reset under positions that the trades made (equity would appear from
+    nowhere on each restart)."""
+    call_command("bootstrap_demo", stdout=StringIO())
+    demo = Account.objects.get(user__username="demo")
+    demo.cash -= Decimal("1234.50")  # as a fill would
+    demo.save(update_fields=["cash"])
+    demo.user.set_password("changed")
+    demo.user.save()
+    out = StringIO()
+    call_command("bootstrap_demo", stdout=out)
+    demo.refresh_from_db()
+    assert demo.cash == settings.DEMO_CASH - Decimal("1234.50")
+    token = re.search(r"demo token: (\w+)", out.getvalue()).group(1)
+    assert Decimal(make_client(token).get("/api/account/").json()["cash"]) == demo.cash
+    assert make_client().login(username="demo", password="demo")

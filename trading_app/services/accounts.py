@@ -16,11 +16,17 @@ def create_account(
     staff: bool = False,
     superuser: bool = False,
     reset: bool = False,
+    ensure: bool = False,
 ) -> tuple[Account, str]:
-    """Create (or with reset=True, update) a user with its trading account; return its token."""
+    """Create a user with its trading account; return its token.
+
+    An existing user is an error, unless ``reset`` (password, flags and cash set again: for
+    benchmarks that want a known state) or ``ensure`` (password and flags set again, the account
+    left as its trades made it: for the demo users, whose cash must keep matching their
+    positions across restarts)."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
-    if user is not None and not reset:
+    if user is not None and not (reset or ensure):
         raise ValueError(f"user {username!r} already exists")
     if user is None:
         user = User(username=username)

@@ -10,9 +10,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         created = load_demo_instruments()
-        _, demo_token = create_account("demo", "demo", settings.DEMO_CASH, reset=True)
+        _, demo_token = create_account("demo", "demo", settings.DEMO_CASH, ensure=True)
         _, admin_token = create_account(
-            "admin", "admin", settings.DEMO_CASH, superuser=True, reset=True
+            "admin", "admin", settings.DEMO_CASH, superuser=True, ensure=True
         )
         self.stdout.write(f"instruments created: {created}")
         self.stdout.write(f"demo token: {demo_token}")
