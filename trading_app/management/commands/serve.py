@@ -31,21 +31,34 @@ class Command(BaseCommand):
             for name, path in background_services()
             if not (opts["no_worker"] and name == "matching worker")
         ]
+        # Two stages on the way down: the services that send orders (simulator, strategy runs)
+        # stop first, withdrawing their resting orders; the matching worker stops after them,
+        # so their last cancels are applied rather than left on the book.
         stop = asyncio.Event()
+        worker_stop = asyncio.Event()
         tasks: list[asyncio.Task] = []
+        worker_tasks: list[asyncio.Task] = []
 
         def start_services():
             for name, path in services:
-                task = asyncio.ensure_future(import_string(path)(stop))
+                is_worker = name == "matching worker"
+                task = asyncio.ensure_future(
+                    import_string(path)(worker_stop if is_worker else stop)
+                )
                 task.add_done_callback(lambda t, n=name: _report_end(n, t))
-                tasks.append(task)
+                (worker_tasks if is_worker else tasks).append(task)
             self._banner(opts["host"], opts["port"], [n for n, _ in services])
 
-        def drain():
+        async def stop_in_order():
             stop.set()
-            if not tasks:
-                return None
-            return defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.wait(tasks, timeout=10)))
+            if tasks:
+                await asyncio.wait(tasks, timeout=10)
+            worker_stop.set()
+            if worker_tasks:
+                await asyncio.wait(worker_tasks, timeout=10)
+
+        def drain():
+            return defer.Deferred.fromFuture(asyncio.ensure_future(stop_in_order()))
 
         reactor.callWhenRunning(start_services)
         reactor.addSystemEventTrigger("before", "shutdown", drain)
