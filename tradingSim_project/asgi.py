@@ -8,15 +8,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingSim_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from websocket_app.auth import TokenAuthMiddlewareStack  # noqa: E402
+from websocket_app.origin import browser_origin_validator  # noqa: E402
 from websocket_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": browser_origin_validator(
             TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -363,3 +363,24 @@ async def test_risk_alerts_reach_the_account_socket_and_no_other(alice, bob):
         assert await nothing_more(b)
         await a.disconnect()
         await b.disconnect()
+
+
+@pytest.mark.parametrize(
+    "headers,accepted",
+    [
+        ([], True),  # not a browser: a trading client or a script
+        ([(b"origin", b"http://testserver")], True),  # a page of ours
+        ([(b"origin", b"http://evil.example")], False),  # another site's page: refused
+    ],
+)
+async def test_the_origin_check_is_for_browsers(alice, headers, accepted):
+    from channels.testing import WebsocketCommunicator
+
+    from tradingSim_project.asgi import application
+
+    socket = WebsocketCommunicator(application, f"/ws/orders/?token={alice[1]}", headers=headers)
+    connected, _ = await socket.connect(timeout=10)
+    assert connected is accepted
+    if connected:
+        assert (await receive(socket))["type"] == "authorized"
+    await socket.disconnect()
