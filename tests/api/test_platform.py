@@ -193,3 +193,11 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(alice_client, mon
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; the request was not applied"}
     assert b"secret internals" not in response.content
+
+
+def test_the_schema_builds_without_a_warning(db, tmp_path):
+    """A warning means a client generator guesses (an untyped parameter, a duplicate
+    operation id): drf-spectacular's own strict mode fails on any."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))

@@ -296,7 +296,9 @@ class BacktestListView(generics.GenericAPIView):
             "-created_at", "-id"
         )
 
-    @extend_schema(responses={200: dict}, summary="Your backtests, newest first")
+    @extend_schema(
+        responses={200: dict}, summary="Your backtests, newest first", operation_id="backtests_list"
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         rows = [backtest_payload(request, run, trades=False) for run in page]
@@ -430,7 +432,11 @@ class StrategyRunListView(generics.GenericAPIView):
             return StrategyRun.objects.none()
         return StrategyRun.objects.filter(account=account_for_user(self.request.user))
 
-    @extend_schema(responses={200: dict}, summary="Your live strategy runs, newest first")
+    @extend_schema(
+        responses={200: dict},
+        summary="Your live strategy runs, newest first",
+        operation_id="strategies_runs_list",
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([run_payload(request, run) for run in page])

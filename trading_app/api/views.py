@@ -228,6 +228,9 @@ class PositionViewSet(AccountScopedMixin, viewsets.GenericViewSet):
         values = [value_position(p) for p in positions_for(self.account)]
         return Response(PositionSerializer(values, many=True).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("symbol", str, OpenApiParameter.PATH, description="e.g. AAPL")]
+    )
     def retrieve(self, request, symbol=None):
         symbol = clean_symbol(symbol)
         position = (
