@@ -119,6 +119,10 @@ async def test_a_strategy_that_buys_on_its_first_bar_gets_a_real_fill(
     assert int(aapl["qty"]) == 10
     listed = (await sync_to_async(alice_client.get)("/api/strategies/runs/")).json()
     assert listed["results"][0]["id"] == run.pk and listed["results"][0]["position"] == 10
+    # amounts as everywhere in the API: prices like the orders', money in cents
+    shown = listed["results"][0]
+    assert (shown["avg_cost"], shown["last_price"]) == ("190.05", "190.00")
+    assert (shown["unrealized_pnl"], shown["pnl"]) == ("-0.50", "-0.50")
     await close_thread_connections()
 
 

@@ -55,6 +55,8 @@ from algo_trading.registry import UnknownStrategyError
 from algo_trading.sizing import sizer_from_spec
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.models import BacktestRun, StrategyRun
+from trading_app.money import format_price
+from trading_app.risk.portfolio import money
 from trading_app.services.accounts import account_for_user
 
 MAX_CSV_CHARS = 5_000_000
@@ -413,11 +415,11 @@ def run_payload(request, run: StrategyRun) -> dict:
         "rejects": run.rejects,
         "last_reject": run.last_reject,
         "position": run.position,
-        "avg_cost": str(run.avg_cost),
-        "realized_pnl": str(run.realized_pnl),
-        "unrealized_pnl": str(run.unrealized_pnl),
-        "pnl": str(run.pnl),
-        "last_price": str(run.last_price) if run.last_price is not None else None,
+        "avg_cost": format_price(run.avg_cost),
+        "realized_pnl": money(run.realized_pnl),
+        "unrealized_pnl": money(run.unrealized_pnl),
+        "pnl": money(run.pnl),
+        "last_price": format_price(run.last_price),
     }
 
 
