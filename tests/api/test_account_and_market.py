@@ -34,7 +34,7 @@ def test_instrument_detail_carries_the_trading_rules(alice_client):
     assert response.status_code == 200
     body = response.json()
     assert body["symbol"] == "AAPL"
-    assert Decimal(body["tick_size"]) == Decimal("0.01")
+    assert body["tick_size"] == "0.01"  # as prices are written, not "0.010000"
     assert body["lot_size"] == 1
     assert body["active"] is True
     assert body["reference_price"] == "190.00"

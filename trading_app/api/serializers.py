@@ -9,6 +9,7 @@ from trading_app.services.trades import MAX_TRADE_NOTIONAL
 
 
 class InstrumentSerializer(serializers.ModelSerializer):
+    tick_size = PriceOutField()
     reference_price = PriceOutField(allow_null=True)
     last_price = PriceOutField(allow_null=True)
 
