@@ -16,6 +16,8 @@ import logging
 import time
 from typing import Any
 
+from algo_trading.live.transport import InboxMixin
+
 log = logging.getLogger("tradingsim.live")
 
 #: groups are re-joined this often: the layers forget memberships after a day (group_expiry)
@@ -23,7 +25,7 @@ REJOIN_SECONDS = 3600.0
 MAX_ORDERS_PER_MESSAGE = 1_000
 
 
-class ChannelTransport:
+class ChannelTransport(InboxMixin):
     def __init__(self, layer: Any = None, prefix: str = "strategy") -> None:
         if layer is None:
             from channels.layers import get_channel_layer
@@ -87,18 +89,6 @@ class ChannelTransport:
         for group in groups:
             await self.layer.group_add(group, self.channel)
         self._joined_at = time.monotonic()
-
-    async def receive(self, timeout: float) -> dict | None:
-        try:
-            return await asyncio.wait_for(self.inbox.get(), timeout)
-        except TimeoutError:
-            return None
-
-    def receive_nowait(self) -> dict | None:
-        try:
-            return self.inbox.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
 
     async def close(self) -> None:
         if self._receiver is not None:

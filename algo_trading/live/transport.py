@@ -34,7 +34,26 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-class QueueTransport:
+class InboxMixin:
+    """``receive``/``receive_nowait`` over an ``asyncio.Queue`` named ``inbox``: transports
+    fill the queue their own way and read it the same way."""
+
+    inbox: asyncio.Queue[dict]
+
+    async def receive(self, timeout: float) -> dict | None:
+        try:
+            return await asyncio.wait_for(self.inbox.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def receive_nowait(self) -> dict | None:
+        try:
+            return self.inbox.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+
+class QueueTransport(InboxMixin):
     """In-process transport: ``sent`` records what went out, ``inbox`` is what comes in."""
 
     def __init__(self) -> None:
@@ -53,18 +72,6 @@ class QueueTransport:
 
     async def subscribe(self, groups: list[str]) -> None:
         self.groups.extend(groups)
-
-    async def receive(self, timeout: float) -> dict | None:
-        try:
-            return await asyncio.wait_for(self.inbox.get(), timeout)
-        except TimeoutError:
-            return None
-
-    def receive_nowait(self) -> dict | None:
-        try:
-            return self.inbox.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
 
     async def close(self) -> None:
         self.closed = True

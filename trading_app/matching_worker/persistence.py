@@ -19,21 +19,8 @@ from trading_app.matching_worker.state import LiveOrder
 from trading_app.models import Account, Instrument, Order, Position, Trade, TradeSource
 from trading_app.services.position_math import ZERO, apply_fill, cash_delta
 
-ORDER_UPDATE_FIELDS = [
-    "status",
-    "filled_qty",
-    "filled_avg_price",
-    "reject_reason",
-    "seq",
-    "priority",
-    "qty",
-    "limit_price",
-    "updated_at",
-    "filled_at",
-    "canceled_at",
-    "expired_at",
-    "triggered_at",
-]
+# what the worker changes on an order it already wrote (the PostgreSQL path names them too)
+ORDER_UPDATE_FIELDS = list(pg.ORDER_UPDATE_COLUMNS[1:])  # all but the id
 
 
 def order_row(o: LiveOrder) -> Order:
