@@ -177,6 +177,13 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     actions = ["halt_accounts", "resume_accounts"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "cash" in form.changed_data:  # halts reach the gate by a trigger
+            from trading_app.risk.changes import note_risk_change
+
+            note_risk_change([obj.pk])
+
     @admin.action(description="Halt trading for the selected accounts (cancels their open orders)")
     def halt_accounts(self, request, queryset):
         from trading_app.risk import halts

@@ -7,10 +7,13 @@ checked one after the other against state that already counts the first: they ca
 break a limit.
 
 State is kept in memory (see `trading_app.risk.state`): what each open order the gate let through
-still reserves, positions and cash updated from the batch's fills, and instrument marks. It is
-re-read from the database at most once per batch for the accounts in that batch (one query per
-table), which also picks up halts, limit changes and manual trades. A check is then a handful of
-dictionary look-ups and Decimal operations (see bench/risk_checks.py), never a query.
+still reserves, positions and cash updated from the batch's fills, and instrument marks. An
+account is read from the database when the gate first meets it; after that, the worker's own
+fills keep its cash and positions, and what changes elsewhere (halts, limit changes, manual
+trades: `trading_app.risk.changes`) is found with one query per batch, which re-reads only the
+accounts named. With several shards, another shard's fills move an account's cash too, so there
+every account of a batch is re-read once per batch (one query per table). A check is then a
+handful of dictionary look-ups and Decimal operations (see bench/risk_checks.py), never a query.
 
 Reasons start with a stable code (`trading_app.risk.codes`), e.g.
 "MAX_ORDER_QTY: quantity 51 exceeds the limit of 50".
@@ -30,6 +33,7 @@ from trading_app.matching_worker.state import LiveOrder
 from trading_app.models import Account, ExchangeStatus
 from trading_app.risk import checks, codes, config
 from trading_app.risk.alerts import AlertBox
+from trading_app.risk.changes import ChangeFeed, prune
 from trading_app.risk.checks import Refusal
 from trading_app.risk.equity import revalue, snapshot_rows
 from trading_app.risk.exposure import cash_required, gross_term
@@ -66,12 +70,16 @@ class RiskGate:
         self.warn = Decimal(str(config.warning_fraction()))
         self.rate_warn = 1.0 - config.warning_fraction()
         self._fresh: set[int] = set()  # accounts re-read from the database in this batch
+        # One shard sees every fill of its accounts only when it is the only shard.
+        self.reload_each_batch = worker is None or worker.shards > 1
+        self.changes = ChangeFeed()
         self._pending_halts: list[int] = []
         self._dirty: set[tuple[int, int]] = (
             set()
         )  # (account, instrument) changed by orders let through
         self._started = False
         self._marks_at = 0.0
+        self.marks_version = 0  # +1 whenever a mark moves: accounts valued earlier are revalued
         self._snapshot_at = 0.0
 
     # ------------------------------------------------------------------------------ batch hooks
@@ -83,14 +91,16 @@ class RiskGate:
         limit since the last batch, so the worker cancels their orders in this batch.
         """
         self._fresh.clear()
-        status = ExchangeStatus.objects.filter(pk=1, halted=True).values_list("reason", flat=True)
-        reason = status.first()
-        self.exchange_halted = (reason or "trading is halted") if reason is not None else None
         if not self.enabled:
+            self._read_exchange_status()
             self.halted_accounts = dict(
                 Account.objects.filter(halted=True).values_list("id", "halted_reason")
             )
             return messages
+        if self._started:
+            self._pick_up_changes()  # a failure here stops the batch: a halt must not be missed
+        else:
+            self._read_exchange_status()
         try:
             self._housekeeping()
         except Exception:  # never let bookkeeping stop the exchange; the next batch retries
@@ -101,17 +111,40 @@ class RiskGate:
             return halts + list(messages)
         return messages
 
+    def _read_exchange_status(self) -> None:
+        status = ExchangeStatus.objects.filter(pk=1, halted=True).values_list("reason", flat=True)
+        reason = status.first()
+        self.exchange_halted = (reason or "trading is halted") if reason is not None else None
+
+    def _pick_up_changes(self) -> None:
+        """One query: accounts whose limits, halt, cash or positions changed outside the worker
+        since the last batch are re-read; the exchange status when it changed."""
+        accounts, everything = self.changes.poll()
+        if everything:
+            self._read_exchange_status()
+            accounts = set(self.accounts)
+        else:
+            accounts &= self.accounts.keys()  # the others are read when first met
+        if accounts:
+            self._fresh.update(accounts)
+            self._load(accounts, halt=False)
+
     def refresh(self) -> None:
         """Older name of begin_batch for callers that pass no messages."""
         messages = self.begin_batch([])
         self._pending_halts.extend(m["account_id"] for m in messages)
 
     def prepare(self, account_ids: Iterable[int]) -> None:
-        """Re-read the accounts of this batch (once per batch each): cash, halt, positions, limits."""
+        """Read the accounts of this batch the gate does not know yet (with several shards: every
+        account of the batch, once per batch): cash, halt, positions, limits."""
         if not self.enabled:
             return
         fresh = self._fresh
-        ids = {a for a in account_ids if a not in fresh}
+        if self.reload_each_batch:
+            ids = {a for a in account_ids if a not in fresh}
+        else:
+            known = self.accounts
+            ids = {a for a in account_ids if a not in known and a not in fresh}
         if ids:
             fresh.update(ids)
             self._load(ids, halt=False)  # the account's order finds a loss and says DAILY_LOSS
@@ -142,13 +175,17 @@ class RiskGate:
             if halted is not None:
                 return f"{codes.ACCOUNT_HALTED}: {halted or DEFAULT_ACCOUNT_REASON}"
             return None
-        if account_id not in self._fresh:
-            self.prepare((account_id,))
         acct = self.accounts.get(account_id)
-        if acct is None:
-            return None  # no such account: the worker refuses the order itself (no DB foreign key)
+        if acct is None or self.reload_each_batch:
+            if account_id not in self._fresh:
+                self.prepare((account_id,))
+                acct = self.accounts.get(account_id)
+            if acct is None:
+                return None  # no such account: the worker refuses the order itself (no DB FK)
         if acct.halted is not None:
             return f"{codes.ACCOUNT_HALTED}: {acct.halted}"
+        if acct.valued != self.marks_version:  # a mark moved since: exposure and P&L at the new
+            self._revalue(acct)
         limits = acct.limits
         if acct.loss_breached:
             refusal = checks.daily_loss(acct)
@@ -285,6 +322,7 @@ class RiskGate:
             open_sell = exp.open_sell + qty
         if mark is None:
             mark = info.mark = price  # first price seen values the instrument until it trades
+            self.marks_version += 1
         gross = gross_term(exp.pos, open_buy, open_sell, mark)
         gross_delta = gross - exp.gross
         if gross_delta > 0 and acct.gross + gross_delta > limits.max_gross_exposure:
@@ -340,6 +378,13 @@ class RiskGate:
         acct.committed += required - exp.required
         exp.gross, exp.required = gross, required
 
+    def _revalue(self, acct: AccountRisk, halt: bool = False) -> None:
+        """Every term at the current marks, equity and the day's P&L, usage warnings."""
+        self._recompute_all(acct)
+        revalue(acct, self.instruments)
+        acct.valued = self.marks_version
+        self._evaluate(acct, halt)
+
     def _recompute_all(self, acct: AccountRisk) -> None:
         acct.gross = acct.committed = ZERO
         for iid, exp in list(acct.exposures.items()):
@@ -369,8 +414,9 @@ class RiskGate:
         for symbol, (price, _ts) in result.last_prices.items():
             iid = worker.instruments[symbol][0] if worker is not None else None
             info = self.instruments.get(iid)
-            if info is not None:
+            if info is not None and info.mark != price:
                 info.mark = price
+                self.marks_version += 1
         touched, self._dirty = self._dirty, set()
         accounts = self.accounts
         for fill in result.fills:
@@ -419,19 +465,24 @@ class RiskGate:
                 self._recompute(acct, iid, exp)
                 self._position_usage(acct, iid, exp)
             seen.add(account_id)
+        version = self.marks_version
         for account_id in seen:
             acct = accounts[account_id]
+            if acct.valued != version:
+                self._recompute_all(acct)  # its other instruments at the new marks too
             revalue(acct, self.instruments)
+            acct.valued = version
             self._evaluate(acct)
 
     # ------------------------------------------------------------------------------ loading
 
     def _start(self) -> None:
         """First batch: instruments, then every order live in the books counts from now on."""
+        self.changes.start()  # before reading any state: a later change is seen next batch
         self.instruments = load_instruments()
         self._marks_at = self._snapshot_at = time.monotonic()
         live = list(self.worker.live.values()) if self.worker is not None else []
-        ids = {o.account_id for o in live}
+        ids = {o.account_id for o in live} | set(self.accounts)  # (met before a failed start)
         if ids:
             self._fresh.update(ids)
             self._load(ids)
@@ -485,6 +536,7 @@ class RiskGate:
         self._baselines([a for a in loaded if a.day != today])
         for acct in loaded:
             revalue(acct, self.instruments)
+            acct.valued = self.marks_version
             self._evaluate(acct, halt)
 
     def _baselines(self, accounts: list[AccountRisk]) -> None:
@@ -514,9 +566,11 @@ class RiskGate:
             known = self.instruments.get(iid)
             if known is None:
                 self.instruments[iid] = info
+                self.marks_version += 1
             else:
-                if info.mark is not None:
+                if info.mark is not None and info.mark != known.mark:
                     known.mark = info.mark
+                    self.marks_version += 1
                 known.margin, known.max_position = info.margin, info.max_position
 
     def _housekeeping(self) -> None:
@@ -531,13 +585,12 @@ class RiskGate:
             self._baselines([a for a in self.accounts.values() if a.day != today])
             for acct in self.accounts.values():
                 if acct.exposures:
-                    self._recompute_all(acct)
-                    revalue(acct, self.instruments)
-                    self._evaluate(acct)
+                    self._revalue(acct, halt=True)
         shard = self.worker.shard if self.worker is not None else 0
         if shard == 0 and now - self._snapshot_at >= config.snapshot_seconds():
             self._snapshot_at = now
             self._snapshot()
+            prune()
         self.alerts.flush()
 
     def _snapshot(self) -> None:

@@ -12,7 +12,7 @@ from trading_app.models.enums import (
 from trading_app.models.instruments import Instrument
 from trading_app.models.orders import Order, Trade
 from trading_app.models.platform import BacktestRun, ExchangeStatus, RiskLimits, TradeAnalysis
-from trading_app.models.risk import EquitySnapshot
+from trading_app.models.risk import EquitySnapshot, RiskChange
 from trading_app.models.strategies import StrategyRun
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "RiskChange",
     "RiskLimits",
     "Side",
     "StrategyRun",

@@ -1,6 +1,7 @@
 """Account equity over time: what drawdown, equity-history VaR and the daily loss baseline read."""
 
 from django.db import models
+from django.db.models.functions import Now
 
 
 class EquitySnapshot(models.Model):
@@ -27,3 +28,24 @@ class EquitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.timestamp:%Y-%m-%d %H:%M} {self.equity}"
+
+
+class RiskChange(models.Model):
+    """A change the matching workers' risk gates pick up on their next batch.
+
+    The gates keep cash, positions, limits and halts in memory (the worker writes cash and
+    positions itself), and read this table once per batch instead of re-reading every account.
+    Rows come from database triggers (migration 0006: any insert, update or delete of a
+    RiskLimits row, an Account's halted/halted_reason, the ExchangeStatus row: so the API, the
+    admin and a bare queryset.update() all reach the gate) and from the services that move cash
+    or positions outside the worker (manual trades, account resets: `note_risk_change`).
+    `account_id` NULL means "re-read everything" (the exchange status changed). Shard 0 deletes
+    rows older than an hour.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"{self.id} account {self.account_id}"

@@ -1,8 +1,9 @@
 """The risk gate's in-memory picture of each account: cash, positions, open orders, limits.
 
 Kept incrementally by the gate (orders it passes, fills and closures the worker reports) and
-re-read from the database once per batch for the accounts in that batch, so a check is a few
-dictionary look-ups and Decimal operations, never a query.
+re-read from the database when something outside the worker changed it (see
+trading_app.risk.changes), so a check is a few dictionary look-ups and Decimal operations, never
+a query.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class AccountRisk:
     sod_equity: Decimal | None = None
     day_pnl: Decimal = ZERO
     loss_breached: bool = False  # day_pnl below -max_daily_loss (kept by equity.revalue)
+    valued: int = -1  # the gate's marks_version when its terms and equity were last computed
     alert_levels: dict[str, int] = field(default_factory=dict)
     # instrument id -> (mark, lowest, highest) limit price the collar allows at that mark
     bands: dict[int, tuple[Decimal, Decimal, Decimal]] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from trading_app.models import Account
+from trading_app.risk.changes import note_risk_change
 
 
 @transaction.atomic
@@ -38,6 +39,7 @@ def create_account(
     if not created and reset:
         account.cash = cash
         account.save(update_fields=["cash"])
+        note_risk_change([account.pk])
     token, _ = Token.objects.get_or_create(user=user)
     return account, token.key
 
