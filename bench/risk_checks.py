@@ -141,6 +141,7 @@ def run(orders: list, accounts: list[int], batch: int, enabled: bool) -> dict:
     worker.recover()
     for order in orders:  # fresh copies of the mutable fields
         order.status, order.filled_qty = "accepted", 0
+        order.held_qty, order.held_price, order.held_notional = 0, None, Decimal(0)
     gate = worker.risk
     gate.begin_batch([])
     gate.prepare(accounts)

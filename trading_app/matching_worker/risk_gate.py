@@ -45,7 +45,7 @@ from trading_app.risk.loading import (
     load_instruments,
     load_positions,
 )
-from trading_app.risk.state import AccountRisk, Exposure, InstrumentInfo, Reservation
+from trading_app.risk.state import AccountRisk, Exposure, InstrumentInfo
 from trading_app.risk.token_bucket import TokenBucket
 
 log = logging.getLogger("tradingsim.risk")
@@ -54,6 +54,7 @@ ZERO = Decimal("0")
 HUNDRED = Decimal(100)
 RATE = codes.RATE_LIMIT
 LOAD_CHUNK = 500
+OPEN = frozenset(("accepted", "new", "partially_filled"))  # LiveOrder.is_open
 
 
 class RiskGate:
@@ -64,7 +65,6 @@ class RiskGate:
         self.halted_accounts: dict[int, str] = {}  # only used with the checks disabled
         self.accounts: dict[int, AccountRisk] = {}
         self.instruments: dict[int, InstrumentInfo] = {}
-        self.reserved: dict[int, Reservation] = {}  # engine seq -> what it reserves
         self.alerts = AlertBox()
         self.min_volume = config.liquidity_min_volume()
         self.warn = Decimal(str(config.warning_fraction()))
@@ -80,6 +80,8 @@ class RiskGate:
         self._started = False
         self._marks_at = 0.0
         self.marks_version = 0  # +1 whenever a mark moves: accounts valued earlier are revalued
+        self._stamp_of = None  # the last order's created_at, and its POSIX time
+        self._stamp = 0.0
         self._snapshot_at = 0.0
 
     # ------------------------------------------------------------------------------ batch hooks
@@ -143,8 +145,9 @@ class RiskGate:
         if self.reload_each_batch:
             ids = {a for a in account_ids if a not in fresh}
         else:
-            known = self.accounts
-            ids = {a for a in account_ids if a not in known and a not in fresh}
+            ids = set(account_ids)
+            ids -= self.accounts.keys()
+            ids -= fresh
         if ids:
             fresh.update(ids)
             self._load(ids, halt=False)  # the account's order finds a loss and says DAILY_LOSS
@@ -159,8 +162,7 @@ class RiskGate:
         except Exception:
             log.exception("risk bookkeeping after a batch failed; reloading state next batch")
             self._started = False
-            self.accounts.clear()
-            self.reserved.clear()
+            self.accounts.clear()  # _start counts the live orders' holds again
         self.alerts.flush()
 
     # ------------------------------------------------------------------------------ the checks
@@ -192,7 +194,10 @@ class RiskGate:
             self._halt_for_loss(acct, refusal)
             return refusal.reason
         bucket = acct.bucket
-        if not bucket.take(order.created_at.timestamp()):
+        created = order.created_at
+        if created is not self._stamp_of:  # a batch's channel orders share one timestamp
+            self._stamp_of, self._stamp = created, created.timestamp()
+        if not bucket.take(self._stamp):
             return self._refuse(acct, checks.rate_limit(limits.max_orders_per_second))
         if bucket.tokens < bucket.rate * self.rate_warn or acct.alert_levels.get(RATE):
             self._rate_usage(acct)
@@ -214,8 +219,16 @@ class RiskGate:
         )
         if outcome.__class__ is Refusal:
             return self._refuse(acct, outcome)
-        self._apply(acct, exp, is_buy, qty, outcome)
-        self.reserved[order.seq] = Reservation(account_id, iid, is_buy, qty, outcome[2])
+        gross, required, price, notional, gross_delta, required_delta = outcome  # _apply, inline
+        if is_buy:
+            exp.open_buy += qty
+            exp.open_buy_notional += notional
+        else:
+            exp.open_sell += qty
+        acct.gross += gross_delta
+        acct.committed += required_delta
+        exp.gross, exp.required = gross, required
+        order.held_qty, order.held_price, order.held_notional = qty, price, notional
         self._dirty.add((account_id, iid))
         return None
 
@@ -229,9 +242,8 @@ class RiskGate:
             return [(ev.REJECTED, order.seq, f"{codes.EXCHANGE_HALTED}: {self.exchange_halted}")]
         if not self.enabled:
             return None
-        res = self.reserved.get(order.seq)
         acct = self.accounts.get(order.account_id)
-        if res is None or acct is None:
+        if order.held_price is None or acct is None:
             return None
         if acct.halted is not None:
             return [(ev.REJECTED, order.seq, f"{codes.ACCOUNT_HALTED}: {acct.halted}")]
@@ -246,16 +258,17 @@ class RiskGate:
         exp = acct.exposures.get(order.instrument_id)
         if info is None or exp is None:
             return None
-        self._release(acct, exp, res)  # judge the order as if it were not there yet
+        is_buy = order.side == "buy"
+        self._release(acct, exp, order)  # judge the order as if it were not there yet
         outcome = self._assess(
-            acct, info, exp, res.is_buy, total, remaining, order.type, limit_price, order.stop_price
+            acct, info, exp, is_buy, total, remaining, order.type, limit_price, order.stop_price
         )
         if outcome.__class__ is Refusal:
-            self._restore(acct, exp, res)
+            self._restore(acct, exp, order)
             self._refuse(acct, outcome)
             return [(ev.REJECTED, order.seq, outcome.reason)]
-        self._apply(acct, exp, res.is_buy, remaining, outcome)
-        res.qty, res.price = remaining, outcome[2]
+        self._apply(acct, exp, is_buy, remaining, outcome)
+        order.held_qty, order.held_price, order.held_notional = remaining, outcome[2], outcome[3]
         self._dirty.add((order.account_id, order.instrument_id))
         return None
 
@@ -304,8 +317,14 @@ class RiskGate:
         worker = self.worker
         if worker is not None:
             volume = worker.volume.get(info.symbol, 0)
-            if volume >= self.min_volume and qty * HUNDRED > limits.max_volume_pct * volume:
-                return checks.liquidity(qty, volume, limits.max_volume_pct, info.symbol)
+            if volume >= self.min_volume:
+                # qty x 100 > pct x volume  <=>  qty > floor(pct x volume / 100), for whole qty
+                cap = acct.caps.get(info.id)
+                if cap is None or cap[0] != volume:
+                    most = int(limits.max_volume_pct * volume / HUNDRED)
+                    cap = acct.caps[info.id] = (volume, most)
+                if qty > cap[1]:
+                    return checks.liquidity(qty, volume, limits.max_volume_pct, info.symbol)
         position_limit = limits.max_position_qty
         if info.max_position is not None and info.max_position < position_limit:
             position_limit = info.max_position
@@ -325,11 +344,11 @@ class RiskGate:
             self.marks_version += 1
         gross = gross_term(exp.pos, open_buy, open_sell, mark)
         gross_delta = gross - exp.gross
-        if gross_delta > 0 and acct.gross + gross_delta > limits.max_gross_exposure:
+        if gross_delta > ZERO and acct.gross + gross_delta > limits.max_gross_exposure:
             return checks.gross_exposure(acct, exp.gross, gross, limits.max_gross_exposure)
         required = cash_required(exp.pos, open_buy, buy_notional, open_sell, mark, info.margin)
         delta = required - exp.required
-        if delta > 0 and delta > acct.cash - acct.committed:
+        if delta > ZERO and delta > acct.cash - acct.committed:
             return checks.buying_power(
                 acct, is_buy, exp.required, required, qty, info.symbol, info.margin
             )
@@ -349,13 +368,13 @@ class RiskGate:
         acct.committed += required_delta
         exp.gross, exp.required = gross, required
 
-    def _release(self, acct: AccountRisk, exp: Exposure, res: Reservation) -> None:
-        self._shift(exp, res.is_buy, -res.qty, -res.qty * res.price)
-        self._recompute(acct, res.instrument_id, exp)
+    def _release(self, acct: AccountRisk, exp: Exposure, order: LiveOrder) -> None:
+        self._shift(exp, order.side == "buy", -order.held_qty, -order.held_notional)
+        self._recompute(acct, order.instrument_id, exp)
 
-    def _restore(self, acct: AccountRisk, exp: Exposure, res: Reservation) -> None:
-        self._shift(exp, res.is_buy, res.qty, res.qty * res.price)
-        self._recompute(acct, res.instrument_id, exp)
+    def _restore(self, acct: AccountRisk, exp: Exposure, order: LiveOrder) -> None:
+        self._shift(exp, order.side == "buy", order.held_qty, order.held_notional)
+        self._recompute(acct, order.instrument_id, exp)
 
     @staticmethod
     def _shift(exp: Exposure, is_buy: bool, qty: int, notional: Decimal) -> None:
@@ -403,9 +422,8 @@ class RiskGate:
         qty = order.qty - order.filled_qty
         price = order.limit_price or order.stop_price or (info.mark if info else None) or ZERO
         exp = acct.exposures.setdefault(order.instrument_id, Exposure())
-        res = Reservation(order.account_id, order.instrument_id, order.side == "buy", qty, price)
-        self.reserved[order.seq] = res
-        self._restore(acct, exp, res)
+        order.held_qty, order.held_price, order.held_notional = qty, price, qty * price
+        self._restore(acct, exp, order)
 
     def _apply_batch(self, result) -> None:
         if not self._started:
@@ -420,41 +438,57 @@ class RiskGate:
         touched, self._dirty = self._dirty, set()
         accounts = self.accounts
         for fill in result.fills:
-            taker_buys = fill.taker_side == "buy"
-            for order, is_buy in ((fill.taker, taker_buys), (fill.maker, not taker_buys)):
-                acct = accounts.get(order.account_id)
-                if acct is None:
-                    continue
-                exp = acct.exposures.setdefault(fill.instrument_id, Exposure())
-                notional = fill.qty * fill.price
-                if is_buy:
-                    exp.pos += fill.qty
-                    acct.cash -= notional
-                else:
-                    exp.pos -= fill.qty
-                    acct.cash += notional
-                touched.add((order.account_id, fill.instrument_id))
-        reserved = self.reserved
+            qty, iid = fill.qty, fill.instrument_id
+            notional = qty * fill.price
+            if fill.taker_side == "buy":
+                buyer, seller = fill.taker.account_id, fill.maker.account_id
+            else:
+                buyer, seller = fill.maker.account_id, fill.taker.account_id
+            acct = accounts.get(buyer)
+            if acct is not None:
+                exp = acct.exposures.get(iid)
+                if exp is None:
+                    exp = acct.exposures[iid] = Exposure()
+                exp.pos += qty
+                acct.cash -= notional
+                touched.add((buyer, iid))
+            acct = accounts.get(seller)
+            if acct is not None:
+                exp = acct.exposures.get(iid)
+                if exp is None:
+                    exp = acct.exposures[iid] = Exposure()
+                exp.pos -= qty
+                acct.cash += notional
+                touched.add((seller, iid))
         for order in result.touched.values():
-            res = reserved.get(order.seq)
-            if res is None:
-                continue
-            remaining = order.qty - order.filled_qty if order.is_open else 0
-            price = order.limit_price if order.limit_price is not None else res.price
-            if remaining != res.qty or price != res.price:
-                acct = accounts.get(res.account_id)
-                if acct is not None:
-                    exp = acct.exposures.setdefault(res.instrument_id, Exposure())
-                    self._shift(
-                        exp,
-                        res.is_buy,
-                        remaining - res.qty,
-                        remaining * price - res.qty * res.price,
-                    )
-                    touched.add((res.account_id, res.instrument_id))
-                res.qty, res.price = remaining, price
-            if remaining == 0:
-                del reserved[order.seq]
+            held = order.held_price
+            if held is None:
+                continue  # not counted by the gate (refused, or checks were off)
+            held_qty, held_notional = order.held_qty, order.held_notional
+            if order.status in OPEN:
+                remaining = order.qty - order.filled_qty
+                price = order.limit_price
+                if price is None:
+                    price = held
+                if remaining == held_qty and price == held:
+                    continue
+                notional = remaining * price
+                order.held_qty, order.held_price, order.held_notional = remaining, price, notional
+            else:  # closed: whatever it still held is free
+                remaining, notional = 0, ZERO
+                order.held_qty, order.held_price, order.held_notional = 0, None, ZERO
+            acct = accounts.get(order.account_id)
+            if acct is not None:
+                iid = order.instrument_id
+                exp = acct.exposures.get(iid)
+                if exp is None:
+                    exp = acct.exposures[iid] = Exposure()
+                if order.side == "buy":
+                    exp.open_buy += remaining - held_qty
+                    exp.open_buy_notional += notional - held_notional
+                else:
+                    exp.open_sell += remaining - held_qty
+                touched.add((order.account_id, iid))
         seen: set[int] = set()
         for account_id, iid in touched:
             acct = accounts.get(account_id)
@@ -523,6 +557,7 @@ class RiskGate:
                 if acct.limits != lim:
                     acct.limits = lim
                     acct.bands.clear()
+                    acct.caps.clear()
                     acct.bucket.set_rate(lim.max_orders_per_second)
             acct.halted = (halted_reason or DEFAULT_ACCOUNT_REASON) if halted else None
             held = positions.get(account_id, {})

@@ -50,6 +50,11 @@ class LiveOrder:
     changed_fields: set[str] = field(default_factory=set)
     report_static: dict | None = None  # the fields of as_report() that never change; cached
     id_text: str = ""  # str(id), made once (reports, COPY lines)
+    # What the risk gate counts this order for while it is open: the remaining quantity at a
+    # price, and their product (held_price None: nothing; see risk_gate.py).
+    held_qty: int = 0
+    held_price: Decimal | None = None
+    held_notional: Decimal = ZERO
 
     @property
     def id_str(self) -> str:

@@ -62,18 +62,9 @@ class AccountRisk:
     alert_levels: dict[str, int] = field(default_factory=dict)
     # instrument id -> (mark, lowest, highest) limit price the collar allows at that mark
     bands: dict[int, tuple[Decimal, Decimal, Decimal]] = field(default_factory=dict)
+    # instrument id -> (volume today, the largest quantity the liquidity limit allows at it)
+    caps: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def buying_power(self) -> Decimal:
         return self.cash - self.committed
-
-
-@dataclass(slots=True)
-class Reservation:
-    """What an open order the gate let through still counts for (remaining qty at its price)."""
-
-    account_id: int
-    instrument_id: int
-    is_buy: bool
-    qty: int
-    price: Decimal
