@@ -6,12 +6,13 @@ Builds realistic state in a throwaway SQLite database (the demo instruments, acc
 and positions in every instrument, per-account limit overrides for half of them), recovers a
 matching worker, then sends N orders through `RiskGate.check` exactly as `_submit` does: limit
 orders around the mark (some marketable, some far enough to hit the collar), market and stop
-orders, buys and sells, so each check runs and some refuse. Every `--batch` orders the gate's
-bookkeeping runs as after a worker batch (nine in ten orders closed, as fills and cancels would), so
-open-order exposure stays at a steady, realistic level. Prints us/order p50/p99/mean for the
-checks, the bookkeeping cost per order, and the same orders with RISK_CHECKS_ENABLED=False;
-then the CPU each order costs with and without the checks (check + bookkeeping, best of
---repeat runs each, interleaved) and what they add, against the 20 us budget.
+orders, buys and sells, so each check runs and some refuse. Each `--batch` of orders starts with
+the gate's batch hooks (begin_batch, prepare) and ends with its bookkeeping as after a worker
+batch (nine in ten orders closed, as fills and cancels would), so open-order exposure stays at a
+steady, realistic level. Prints us/order p50/p99/mean for the checks, the bookkeeping and batch
+start costs per order, and the same orders with RISK_CHECKS_ENABLED=False; then the CPU each
+order costs with and without the checks (batch start + check + bookkeeping, best of --repeat
+runs each, interleaved) and what they add, against the 20 us budget.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def make_orders(n: int, accounts: list[int], worker, seed: int = 1) -> list:
                 instrument_id=iid,
                 symbol=symbol,
                 client_order_id=f"r{i}",
+                seq=i + 1,  # the worker numbers every order it applies
                 side=side,
                 type=kind,
                 time_in_force="gtc",
@@ -147,14 +149,18 @@ def run(orders: list, accounts: list[int], batch: int, enabled: bool) -> dict:
     gate.prepare(accounts)
     timings = []
     outcomes: Counter = Counter()
-    bookkeeping = cpu_checks = cpu_bookkeeping = 0.0
+    bookkeeping = cpu_checks = cpu_bookkeeping = cpu_hooks = 0.0
     clock = time.perf_counter_ns
     cpu = time.thread_time
     rng = random.Random(3)
     started = time.perf_counter()
     for start in range(0, len(orders), batch):
         chunk = orders[start : start + batch]
+        h0 = cpu()
+        gate.begin_batch([])  # as the worker does at the start of every batch
+        gate.prepare(o.account_id for o in chunk)
         c0 = cpu()
+        cpu_hooks += c0 - h0
         for order in chunk:
             t0 = clock()
             reason = gate.check(order)
@@ -182,6 +188,7 @@ def run(orders: list, accounts: list[int], batch: int, enabled: bool) -> dict:
         "bookkeeping": bookkeeping / n * 1e6,
         "cpu": cpu_checks / n * 1e6,
         "cpu_bookkeeping": cpu_bookkeeping / n * 1e6,
+        "cpu_hooks": cpu_hooks / n * 1e6,
         "loop": elapsed / n * 1e6,
         "outcomes": outcomes,
     }
@@ -214,7 +221,7 @@ def main() -> int:
     for _ in range(args.repeat):
         for enabled in (True, False):  # interleaved: both modes see the same machine load
             r = run(orders, accounts, args.batch, enabled)
-            r["per_order"] = r["cpu"] + r["cpu_bookkeeping"]
+            r["per_order"] = r["cpu"] + r["cpu_bookkeeping"] + r["cpu_hooks"]
             runs[enabled].append(r)
     on = min(runs[True], key=lambda r: r["per_order"])
     off = min(runs[False], key=lambda r: r["per_order"])
@@ -234,8 +241,12 @@ def main() -> int:
         f"CPU {on['cpu_bookkeeping']:.2f} us per order"
     )
     print(
+        f"  batch start (begin_batch + prepare: halts, changes, accounts): CPU "
+        f"{on['cpu_hooks']:.2f} us per order with checks, {off['cpu_hooks']:.2f} without"
+    )
+    print(
         f"  per order   CPU with checks {on['per_order']:.2f} us, without {off['per_order']:.2f} us "
-        f"(check + bookkeeping loops, best of {args.repeat}): the checks add {added:.2f} us = "
+        f"(batch start + check + bookkeeping loops, best of {args.repeat}): the checks add {added:.2f} us = "
         f"{added / BUDGET_US:.2f}x the {BUDGET_US} us budget; p99 of one check "
         f"{on['p99'] / BUDGET_US:.0%} of it"
     )
