@@ -3,10 +3,14 @@
     .venv/bin/python bench/fanout.py                          # /ws/stocks/AAPL/, 1,000 subscribers
     .venv/bin/python bench/fanout.py --stream market_data     # /ws/market_data/AAPL/ (the book)
     .venv/bin/python bench/fanout.py --stalled 50             # plus 50 sockets that never read
+    .venv/bin/python bench/fanout.py --server uvicorn         # the same app under uvicorn
     .venv/bin/python bench/fanout.py --url http://127.0.0.1:8000   # a running server
 
 Without --url it starts `manage.py serve` (Daphne, worker and simulated price feed in-process,
-SQLite, in-memory layer) with a fresh var dir. Updates are the real ones:
+SQLite, in-memory layer) with a fresh var dir. `--server uvicorn` runs
+`uvicorn bench.fanout:uvicorn_app` (uvloop, the `websockets` protocol) instead: the same
+Django/Channels application with the same in-process services (`background_services()`, as
+`serve` starts them) run from ASGI lifespan in uvicorn's loop. Updates are the real ones:
 
 - stocks: the simulated feed's price ticks (FEED_TICK_RATE per symbol, 2/s by default); the
   publish time is the tick's own `timestamp`, stamped by the feed just before its group_send.
@@ -180,7 +184,47 @@ def run_client(spec_path: str) -> None:
 # ------------------------------------------------------------------------------ main
 
 
-def start_server(var_dir: Path) -> tuple[subprocess.Popen, str, str]:
+async def uvicorn_app(scope, receive, send) -> None:
+    """The project's ASGI application plus `serve`'s in-process services, started by lifespan."""
+    global _django_app
+    if _django_app is None:
+        from tradingSim_project.asgi import application
+
+        _django_app = application
+    if scope["type"] != "lifespan":
+        await _django_app(scope, receive, send)
+        return
+    from django.utils.module_loading import import_string
+
+    from trading_app.background import background_services
+
+    stop, worker_stop = asyncio.Event(), asyncio.Event()
+    tasks, worker_tasks = [], []
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            for name, path in background_services():
+                is_worker = name == "matching worker"
+                task = asyncio.ensure_future(
+                    import_string(path)(worker_stop if is_worker else stop)
+                )
+                (worker_tasks if is_worker else tasks).append(task)
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            stop.set()  # as serve: the order senders first, the matching worker after them
+            if tasks:
+                await asyncio.wait(tasks, timeout=10)
+            worker_stop.set()
+            if worker_tasks:
+                await asyncio.wait(worker_tasks, timeout=10)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+_django_app = None
+
+
+def start_server(var_dir: Path, kind: str = "daphne") -> tuple[subprocess.Popen, str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG")}
     env.update({"TRADINGSIM_VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", "SIMULATE": "0"})
     manage = [PYTHON, "manage.py"]
@@ -193,9 +237,14 @@ def start_server(var_dir: Path) -> tuple[subprocess.Popen, str, str]:
     token = re.search(r"demo token: (\w+)", boot.stdout).group(1)
     port = free_port()
     out = open(var_dir / "serve.log", "wb")  # noqa: SIM115 (lives as long as the server)
-    proc = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out
-    )
+    if kind == "uvicorn":
+        cmd = [
+            PYTHON, "-m", "uvicorn", "bench.fanout:uvicorn_app", "--port", str(port),
+            "--log-level", "warning", "--no-access-log", "--ws", "websockets", "--lifespan", "on",
+        ]  # fmt: skip
+    else:
+        cmd = [*manage, "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -223,6 +272,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--procs", type=int, default=2, help="subscriber processes")
     parser.add_argument("--stalled", type=int, default=0, help="extra sockets that never read")
+    parser.add_argument(
+        "--server",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="daphne: manage.py serve; uvicorn: bench.fanout:uvicorn_app (same services)",
+    )
     parser.add_argument("--url", help="a running server's base URL (market_data needs --token)")
     parser.add_argument("--token", help="an API token for the market_data trigger (with --url)")
     parser.add_argument("--as-client", help=argparse.SUPPRESS)
@@ -237,8 +292,8 @@ def main(argv: list[str]) -> int:
         if args.url:
             base, token = args.url.rstrip("/"), args.token
         else:
-            log(f"starting manage.py serve in {var_dir}")
-            server, base, token = start_server(var_dir)
+            log(f"starting {args.server} in {var_dir}")
+            server, base, token = start_server(var_dir, args.server)
         host = base.split("//", 1)[1]
         ws_base = "ws://" + host
         path = (
@@ -305,7 +360,7 @@ def main(argv: list[str]) -> int:
         results = [json.loads(o.read_text()) for o in outs]
     finally:
         if server is not None:
-            server.send_signal(signal.SIGINT)
+            server.send_signal(signal.SIGINT if args.server == "daphne" else signal.SIGTERM)
             try:
                 server.wait(20)
             except subprocess.TimeoutExpired:
@@ -330,7 +385,8 @@ def main(argv: list[str]) -> int:
     first = [(u["first"] - u["published"]) * 1000 for u in complete]
     spread = [(u["last"] - u["first"]) * 1000 for u in complete]
     print(
-        f"fanout: {args.subscribers} subscribers of {path}, {len(complete)} updates measured ({args.duration:.0f} s)"
+        f"fanout: {args.subscribers} subscribers of {path}, {len(complete)} updates measured "
+        f"({args.duration:.0f} s, server {args.url or args.server})"
     )
     if not complete:
         print("  no complete update measured")
@@ -352,7 +408,7 @@ def main(argv: list[str]) -> int:
     print(f"  machine: 2 cores shared with the clients; load average {os.getloadavg()[0]:.1f}")
     print(f"  {TARGET}")
     print(
-        f"SUMMARY fanout stream={args.stream} subscribers={args.subscribers} stalled={args.stalled} "
+        f"SUMMARY fanout server={'url' if args.url else args.server} stream={args.stream} subscribers={args.subscribers} stalled={args.stalled} "
         f"updates={len(complete)} last_p50={percentile(last, 0.5):.1f}ms last_p99={percentile(last, 0.99):.1f}ms"
     )
     return 0

@@ -80,7 +80,7 @@ def test_nothing_set_is_the_embedded_default(tmp_path):
     s = settings_for(tmp_path)
     assert s["DB_ENGINE"] == "django.db.backends.sqlite3"
     assert s["DB_NAME"] == str(tmp_path / "var" / "db.sqlite3")
-    assert s["CHANNEL_BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert s["CHANNEL_BACKEND"] == "websocket_app.gateway.memory_layer.InMemoryChannelLayer"
     assert s["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     assert s["DEBUG"] is True
     assert s["ENVIRONMENT"] == "development"
@@ -92,7 +92,7 @@ def test_database_url_selects_postgresql(tmp_path):
     s = settings_for(tmp_path, DATABASE_URL="postgres://trader:pw@db.example:6543/tradingsim")
     assert s["DB_ENGINE"] == "django.db.backends.postgresql"
     assert (s["DB_HOST"], s["DB_PORT"], s["DB_NAME"]) == ("db.example", 6543, "tradingsim")
-    assert s["CHANNEL_BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert s["CHANNEL_BACKEND"] == "websocket_app.gateway.memory_layer.InMemoryChannelLayer"
 
 
 def test_redis_url_selects_channels_redis_and_the_redis_cache(tmp_path):

@@ -139,7 +139,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Channels' in-memory layer, minus a full scan per receive/group_send
+            "BACKEND": "websocket_app.gateway.memory_layer.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000},
         }
     }
