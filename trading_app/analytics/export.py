@@ -10,10 +10,12 @@ side (Trade), ordered by (timestamp, id) so that exporting a day twice gives the
 - account: the username (the Lambda does not interpret it; a name is what a reader wants);
 - order_id: the order's UUID, empty for manual trades.
 
-On PostgreSQL the server formats the rows itself and streams them with COPY ... TO STDOUT (CSV),
-several times faster than fetching Python objects; elsewhere (the SQLite default) the ORM streams
-rows with .iterator() and Python formats them identically. Either way memory holds one batch of
-rows plus one upload part, whatever the day's size.
+On PostgreSQL the server formats the lines itself and joins them AGG_LINES at a time, read through
+a server-side cursor: Python then handles ~500 blocks per million rows instead of a million rows
+(COPY TO STDOUT hands rows over one at a time: 4.5 s of Python per million, against 0.24 s).
+Elsewhere (the SQLite default) the ORM streams rows with .iterator() and Python formats them
+identically. Either way memory holds one block of rows plus the upload parts in flight, whatever
+the day's size.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import time as dtime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 
 from trading_app.analytics.stores import TradeStore
 from trading_app.models import Account, Trade
@@ -34,7 +36,6 @@ from trading_app.models import Account, Trade
 HEADER = b"trade_id,timestamp,ticker,side,price,quantity,account,order_id,source\n"
 ORM_CHUNK_ROWS = 2_000  # rows of Python objects held at once (~1 MB)
 PROGRESS_EVERY_ROWS = 100_000
-COPY_BLOCK_BYTES = 256 * 1024
 
 Progress = Callable[[str], None]
 
@@ -68,13 +69,13 @@ def export_day(
     method: str = "auto",
 ) -> ExportResult | None:
     """Write `day`'s trades to store at YYYY/MM/DD/trades.csv; None (nothing written) if the day
-    has no trades. `method`: "copy" (PostgreSQL COPY), "orm" (any backend) or "auto"."""
+    has no trades. `method`: "server" (PostgreSQL formats), "orm" (any backend) or "auto"."""
     start, end = day_window(day)
     if not Trade.objects.filter(timestamp__gte=start, timestamp__lt=end).exists():
         return None
     if method == "auto":
-        method = "copy" if connection.vendor == "postgresql" else "orm"
-    blocks = _copy_blocks(start, end) if method == "copy" else _orm_blocks(start, end)
+        method = "server" if connection.vendor == "postgresql" else "orm"
+    blocks = _server_blocks(start, end) if method == "server" else _orm_blocks(start, end)
     key = trades_key(day)
     counter = _RowCounter(day, progress)
     began = time.perf_counter()
@@ -171,55 +172,57 @@ def _orm_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
 # --- the PostgreSQL path ------------------------------------------------------------------------
 
 
-def copy_sql() -> str:
-    """COPY of the day's rows, formatted by the server exactly as _orm_blocks formats them."""
-    user = get_user_model()
-    trade, account = Trade._meta, Account._meta
-    username = user._meta.get_field(user.USERNAME_FIELD).column
-    return f"""
-        COPY (
-            SELECT t.id,
-                   to_char(t.{_col(trade, "timestamp")} AT TIME ZONE 'UTC',
-                           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                   t.{_col(trade, "ticker")},
-                   t.{_col(trade, "side")},
-                   CASE WHEN scale(trim_scale(t.{_col(trade, "price")})) < 2
-                        THEN round(t.{_col(trade, "price")}, 2)::text
-                        ELSE trim_scale(t.{_col(trade, "price")})::text END,
-                   t.{_col(trade, "quantity")},
-                   u.{username},
-                   t.{_col(trade, "order")},
-                   t.{_col(trade, "source")}
-            FROM {trade.db_table} t
-            JOIN {account.db_table} a ON a.id = t.{_col(trade, "account")}
-            JOIN {user._meta.db_table} u ON u.{user._meta.pk.column} = a.{_col(account, "user")}
-            WHERE t.{_col(trade, "timestamp")} >= {{start}}
-              AND t.{_col(trade, "timestamp")} < {{end}}
-            ORDER BY t.{_col(trade, "timestamp")}, t.id
-        ) TO STDOUT WITH (FORMAT csv)
-    """
-
-
 def _col(meta, name: str) -> str:
     return meta.get_field(name).column
 
 
-def _copy_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
-    from psycopg import sql
+AGG_LINES = 2000  # CSV lines PostgreSQL joins into one fetched row
 
-    statement = sql.SQL(copy_sql()).format(start=sql.Literal(start), end=sql.Literal(end))
+
+def _line_sql() -> tuple[str, str, str]:
+    """One CSV line per trade, built by PostgreSQL exactly as csv_field/format_price build it;
+    the ORDER BY that fixes the file's order; the FROM/WHERE of one day."""
+    user = get_user_model()
+    trade, account = Trade._meta, Account._meta
+    username = user._meta.get_field(user.USERNAME_FIELD).column
+    price = f"t.{_col(trade, 'price')}"
+
+    def quoted(expr: str) -> str:
+        return (
+            f"CASE WHEN {expr} ~ '[,\"\\n\\r]' "
+            f"THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END"
+        )
+
+    line = f"""concat_ws(',',
+        t.id,
+        to_char(t.{_col(trade, "timestamp")} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        {quoted(f"t.{_col(trade, 'ticker')}")},
+        t.{_col(trade, "side")},
+        CASE WHEN scale(trim_scale({price})) < 2 THEN round({price}, 2)::text
+             ELSE trim_scale({price})::text END,
+        t.{_col(trade, "quantity")},
+        {quoted(f"u.{username}")},
+        coalesce(t.{_col(trade, "order")}::text, ''),
+        t.{_col(trade, "source")}) || E'\\n'"""
+    order = f"t.{_col(trade, 'timestamp')}, t.id"
+    source = f"""FROM {trade.db_table} t
+        JOIN {account.db_table} a ON a.id = t.{_col(trade, "account")}
+        JOIN {user._meta.db_table} u ON u.{user._meta.pk.column} = a.{_col(account, "user")}
+        WHERE t.{_col(trade, "timestamp")} >= %s AND t.{_col(trade, "timestamp")} < %s"""
+    return line, order, source
+
+
+def _server_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
+    line, order, source = _line_sql()
+    query = f"""
+        SELECT string_agg(line, '' ORDER BY n)
+        FROM (SELECT {line} AS line, row_number() OVER (ORDER BY {order}) - 1 AS n {source}) x
+        GROUP BY n / {AGG_LINES}
+        ORDER BY n / {AGG_LINES}
+    """
     connection.ensure_connection()
-    # libpq hands COPY data over one row at a time; joining them into ~256 KiB blocks here saves
-    # the rest of the pipeline (counting, part buffer) a Python step per row.
-    pending: list[bytes] = []
-    size = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in copy:
-            pending.append(row)
-            size += len(row)
-            if size >= COPY_BLOCK_BYTES:
-                yield b"".join(pending)
-                pending.clear()
-                size = 0
-    if pending:
-        yield b"".join(pending)
+    with transaction.atomic(), connection.connection.cursor(name="trade_export") as cursor:
+        cursor.itersize = 8
+        cursor.execute(query, (start, end))
+        for (text,) in cursor:
+            yield text.encode()
