@@ -153,3 +153,18 @@ async def test_the_embedded_layer_scans_for_expired_messages_at_most_once_per_in
     finally:
         InMemoryChannelLayer.__mro__[1]._clean_expired = original
     await layer.flush()
+
+
+async def test_the_embedded_layers_group_send_copies_to_each_member_and_skips_a_full_one():
+    layer = InMemoryChannelLayer(capacity=1)
+    for channel in ("a.x", "a.y", "a.z"):
+        await layer.group_add("g", channel)
+    await layer.send("a.y", {"type": "filler"})  # a.y is full
+    message = {"type": "m", "items": [1]}
+    await layer.group_send("g", message)
+    x = await asyncio.wait_for(layer.receive("a.x"), 1)
+    z = await asyncio.wait_for(layer.receive("a.z"), 1)
+    assert x == z == message and x is not message and x["items"] is not z["items"]
+    assert (await asyncio.wait_for(layer.receive("a.y"), 1))["type"] == "filler"
+    await layer.group_send("nobody", message)  # an unknown group: nothing, no error
+    await layer.flush()
