@@ -112,14 +112,10 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         url = args.database_url
         if not url:
-            from test_servers import ensure_packages, postgres_server
+            from test_servers import throwaway_postgres
 
-            ensure_packages()
-            workdir = Path(tempfile.mkdtemp(prefix="tradingsim-bench-"))
-            workdir.chmod(0o755)
-            (workdir / "pg").mkdir()
             progress("starting a throwaway PostgreSQL")
-            url = stack.enter_context(postgres_server(workdir / "pg"))
+            url = stack.enter_context(throwaway_postgres())
         from tests.support.moto_server import start_moto_server_process
 
         progress("starting moto's S3 server in a child process")

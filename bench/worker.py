@@ -309,13 +309,9 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         url = args.database_url
         if not url:
-            from test_servers import ensure_packages, postgres_server
+            from test_servers import throwaway_postgres
 
-            ensure_packages()
-            workdir = Path(tempfile.mkdtemp(prefix="tradingsim-bench-"))
-            workdir.chmod(0o755)
-            (workdir / "pg").mkdir()
-            url = stack.enter_context(postgres_server(workdir / "pg"))
+            url = stack.enter_context(throwaway_postgres())
         os.environ["DATABASE_URL"] = url
         os.environ.pop("REDIS_URL", None)  # the in-memory layer: this measures the worker
         os.environ["SESSION_END_UTC"] = ""

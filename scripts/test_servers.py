@@ -69,6 +69,21 @@ def _run_as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL of its own in a temporary directory, for a benchmark: its DATABASE_URL.
+    Installs the Debian package first if it is missing; removes everything on exit."""
+    ensure_packages()
+    workdir = Path(tempfile.mkdtemp(prefix="tradingsim-bench-"))
+    workdir.chmod(0o755)  # the postgres user must reach its data directory inside
+    (workdir / "pg").mkdir()
+    try:
+        with postgres_server(workdir / "pg") as url:
+            yield url
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def postgres_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     data = workdir / "pgdata"
