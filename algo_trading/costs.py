@@ -8,6 +8,7 @@ Both are small callables so the event-driven and the vectorised engines share th
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,14 +19,14 @@ class CostConfigError(ValueError):
     """A commission/slippage/sizing spec is malformed."""
 
 
-class CommissionModel:
+class CommissionModel(ABC):
     """Commission charged on one fill, in account currency."""
 
-    def __call__(self, qty: int, price: float) -> float:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, qty: int, price: float) -> float: ...
 
-    def spec(self) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def spec(self) -> dict[str, Any]: ...
 
 
 class NoCommission(CommissionModel):
@@ -71,7 +72,7 @@ class Percent(CommissionModel):
         return {"model": "percent", "rate_pct": self.rate_pct, "minimum": self.minimum}
 
 
-class SlippageModel:
+class SlippageModel(ABC):
     """Adjusts a market order's fill price against the trader.
 
     Limit orders are never slipped: a limit is a price guarantee. Slipped prices are not
@@ -79,11 +80,11 @@ class SlippageModel:
     so we err on the side of cost.
     """
 
-    def __call__(self, side: str, price: float, high: float, low: float) -> float:
-        raise NotImplementedError  # pragma: no cover - interface
+    @abstractmethod
+    def __call__(self, side: str, price: float, high: float, low: float) -> float: ...
 
-    def spec(self) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def spec(self) -> dict[str, Any]: ...
 
 
 class NoSlippage(SlippageModel):

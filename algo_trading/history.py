@@ -10,6 +10,8 @@ the only route from a strategy to past prices, so it is where look-ahead is rule
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from .models import Bar
@@ -17,17 +19,17 @@ from .models import Bar
 FIELDS = ("ts", "open", "high", "low", "close", "volume")
 
 
-class History:
+class History(ABC):
     """The last ``size`` bars up to and including the current one, oldest first."""
 
     size: int
 
-    def tail(self, field: str, n: int) -> np.ndarray:  # pragma: no cover - interface
+    @abstractmethod
+    def tail(self, field: str, n: int) -> np.ndarray:
         """The last ``n`` values of ``field`` (fewer during warm-up), read-only."""
-        raise NotImplementedError
 
-    def __len__(self) -> int:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def __len__(self) -> int: ...
 
     @property
     def ts(self) -> np.ndarray:

@@ -8,6 +8,7 @@ close, current equity and past closes, never the fill price: the fill happens a 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,20 +17,20 @@ import numpy as np
 from .costs import CostConfigError
 
 
-class Sizer:
+class Sizer(ABC):
     """Turns (price, equity, past closes) into a non-negative share quantity."""
 
     #: how many trailing closes ``quantity`` needs (the history keeps at least this many)
     window: int = 1
 
-    def bind(self, periods_per_year: float) -> None:
+    def bind(self, periods_per_year: float) -> None:  # noqa: B027 - optional hook, no-op default
         """Told the bar frequency before a run; only volatility targeting needs it."""
 
-    def quantity(self, price: float, equity: float, closes: np.ndarray) -> int:
-        raise NotImplementedError  # pragma: no cover - interface
+    @abstractmethod
+    def quantity(self, price: float, equity: float, closes: np.ndarray) -> int: ...
 
-    def spec(self) -> dict[str, Any]:
-        raise NotImplementedError  # pragma: no cover - interface
+    @abstractmethod
+    def spec(self) -> dict[str, Any]: ...
 
 
 class FixedQuantity(Sizer):
@@ -94,7 +95,7 @@ class VolatilityTarget(Sizer):
         self.window = lookback + 1
         self._sqrt_periods = math.sqrt(252.0)
 
-    def bind(self, periods_per_year: float) -> None:
+    def bind(self, periods_per_year: float) -> None:  # noqa: B027 - optional hook, no-op default
         self._sqrt_periods = math.sqrt(periods_per_year)
 
     def quantity(self, price: float, equity: float, closes: np.ndarray) -> int:

@@ -10,6 +10,7 @@ gate's price collar (10% by default) never has a reason to refuse them.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections import deque
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from .fundamental import Fundamental
 from .view import MarketView
 
 
-class Agent:
+class Agent(ABC):
     """One agent trading one symbol under its account's OrderClient."""
 
     kind = "agent"
@@ -49,8 +50,8 @@ class Agent:
     def resting(self) -> list[TrackedOrder]:
         return [o for o in self.client.open_orders(self.symbol) if not o.cancel_sent]
 
-    def act(self, now: float) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def act(self, now: float) -> None: ...
 
     def on_event(self, event: OrderEvent) -> None:
         """A refused replace leaves a stale quote: withdraw it."""
