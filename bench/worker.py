@@ -224,7 +224,8 @@ async def latency(orders: list[dict], rate: int, seconds: float, risk: bool) -> 
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    from trading_app.matching_worker.runner import WorkerRunner, account_group
+    from trading_app.groups import account_group
+    from trading_app.matching_worker.runner import WorkerRunner
     from trading_app.matching_worker.worker import MatchingWorker
 
     settings.RISK_CHECKS_ENABLED = risk

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from trading_app.groups import account_group, market_group, prices_group
+
 from ..history import RingHistory
 from ..models import Bar, Fill, Tick
 from ..sizing import FractionOfEquity, Sizer
@@ -95,11 +97,11 @@ class LiveSession:
     @property
     def groups(self) -> list[str]:
         """The channel-layer groups this session must listen to."""
-        groups = [f"account.{self.client.account_id}"]
+        groups = [account_group(self.client.account_id)]
         if self.source in ("trades", "both"):
-            groups.append(f"market.{self.symbol}")
+            groups.append(market_group(self.symbol))
         if self.source in ("ticks", "both"):
-            groups.append(f"prices.{self.symbol}")
+            groups.append(prices_group(self.symbol))
         return groups
 
     def _emit(self, kind: str, value: Any) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from trading_app.groups import account_group, market_group, prices_group
+
 from ..live.orders import InstrumentSpec, OrderClient, OrderEvent
 from .agents import Agent, MarketMaker, MomentumTrader, NoiseTrader
 from .fundamental import Fundamental
@@ -120,9 +122,9 @@ class MarketSimulator:
 
     @property
     def groups(self) -> list[str]:
-        groups = [f"account.{c.account_id}" for c in self.clients.values()]
+        groups = [account_group(c.account_id) for c in self.clients.values()]
         for symbol in self.specs:
-            groups += [f"market.{symbol}", f"prices.{symbol}"]
+            groups += [market_group(symbol), prices_group(symbol)]
         return groups
 
     def handle(self, message: dict, now: float | None = None) -> None:

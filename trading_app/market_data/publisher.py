@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from trading_app.market_data.ticks import Tick, prices_group, quantize_to_tick
+from trading_app.groups import prices_group
+from trading_app.market_data.ticks import Tick, quantize_to_tick
 from trading_app.market_data.validation import TickValidator
 from trading_app.services.market_data import FEED_STATUS_KEY, feed_quote_key
 

@@ -12,16 +12,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from trading_app.money import format_price
 
-PRICES_GROUP = "prices.{}"
-
 
 class ProviderError(Exception):
     """A provider could not answer (network down, empty data, timeout): the feed fails over."""
-
-
-def prices_group(symbol: str) -> str:
-    """The channel layer group of a symbol's price ticks (docs/architecture.md)."""
-    return PRICES_GROUP.format(symbol)
 
 
 def to_decimal(value: object) -> Decimal | None:

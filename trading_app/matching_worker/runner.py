@@ -13,20 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from channels.layers import get_channel_layer
 
 from matching.sharding import shard_channel
+from trading_app.groups import account_group, market_group
 from trading_app.matching_worker.batch import BatchResult
 from trading_app.matching_worker.worker import MatchingWorker, tune_gc
 
 log = logging.getLogger("tradingsim.matching")
 
 IDLE_TICK = 0.25  # seconds between housekeeping passes (scan, session end) when idle
-
-
-def account_group(account_id: int) -> str:
-    return f"account.{account_id}"
-
-
-def market_group(symbol: str) -> str:
-    return f"market.{symbol}"
 
 
 class WorkerRunner:

@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from trading_app.groups import account_group
 from trading_app.risk import config
 
 log = logging.getLogger("tradingsim.risk")
@@ -26,10 +27,6 @@ log = logging.getLogger("tradingsim.risk")
 NORMAL, WARNING, BREACH = 0, 1, 2
 LEVEL_NAMES = {WARNING: "warning", BREACH: "breach"}
 PCT = Decimal("0.1")
-
-
-def account_group(account_id: int) -> str:
-    return f"account.{account_id}"
 
 
 def _text(value: Decimal | int | float) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from django.core.cache import cache
 
-from trading_app.matching_worker.runner import market_group
+from trading_app.groups import market_group
 from trading_app.matching_worker.worker import book_snapshot_key
 from websocket_app.gateway import codes
 from websocket_app.gateway.connection import GatewayConsumer

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from trading_app.matching_worker.runner import account_group
+from trading_app.groups import account_group
 from trading_app.services.order_validation import OrderValidationError
 from websocket_app.gateway import codes
 from websocket_app.gateway.connection import GatewayConsumer

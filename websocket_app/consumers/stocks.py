@@ -18,7 +18,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 
-from trading_app.market_data.ticks import prices_group
+from trading_app.groups import prices_group
 from trading_app.services.market_data import choose_quote, feed_quote_key, quote_key
 from websocket_app.gateway import codes
 from websocket_app.gateway.connection import GatewayConsumer
