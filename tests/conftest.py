@@ -72,3 +72,25 @@ def alice_client(alice, make_client):
 @pytest.fixture
 def bob_client(bob, make_client):
     return make_client(bob[1])
+
+
+@pytest.fixture
+def fresh_layers(settings):
+    """For tests on the channel layer: a fresh layer per test (the in-memory layer's queues
+    belong to one event loop) and no day-order expiry in the middle of a test."""
+    from tests.realtime.gateway_helpers import reset_channel_layers
+
+    settings.SESSION_END_UTC = ""
+    reset_channel_layers()
+    yield
+    reset_channel_layers()
+
+
+@pytest.fixture
+async def closed_connections():
+    """After an async test: close the connection the ORM opened in sync_to_async's thread, or
+    PostgreSQL cannot drop the test database at the end of the session."""
+    yield
+    from tests.realtime.gateway_helpers import close_thread_connections
+
+    await close_thread_connections()

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/trading_app/trade/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff_client(db):
     user = get_user_model().objects.create_superuser("inspector", password="pw")

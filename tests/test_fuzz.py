@@ -23,11 +23,6 @@ from trading_app.models import Account, Order, Position, Trade
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 FUZZ = settings(
     max_examples=120,
     deadline=None,

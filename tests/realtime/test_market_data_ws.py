@@ -7,32 +7,18 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from tests.realtime.gateway_helpers import (
-    close_thread_connections,
     flush_layer,
     nothing_more,
     open_socket,
     receive,
     receive_until,
-    reset_channel_layers,
     running_worker,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_setup(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SESSION_END_UTC = ""
-    reset_channel_layers()
-    yield
-    reset_channel_layers()
-
-
-@pytest.fixture(autouse=True)
-async def closed_connections():
-    yield
-    await close_thread_connections()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_layers", "closed_connections"),
+]
 
 
 def book(sequence: int, levels: int = 20) -> dict:

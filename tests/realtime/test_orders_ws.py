@@ -9,32 +9,18 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from tests.realtime.gateway_helpers import (
-    close_thread_connections,
     flush_layer,
     nothing_more,
     open_socket,
     receive,
     receive_until,
-    reset_channel_layers,
     running_worker,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_setup(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SESSION_END_UTC = ""  # no day-order expiry in the middle of a test
-    reset_channel_layers()
-    yield
-    reset_channel_layers()
-
-
-@pytest.fixture(autouse=True)
-async def closed_connections():
-    yield
-    await close_thread_connections()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_layers", "closed_connections"),
+]
 
 
 def limit(side: str = "buy", price: str = "189.50", qty: int = 10, **extra) -> dict:

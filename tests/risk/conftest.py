@@ -19,11 +19,6 @@ from trading_app.matching_worker.worker import MatchingWorker
 from trading_app.models import Order, RiskLimits
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def worker(instruments, settings):
     settings.SESSION_END_UTC = ""
