@@ -217,6 +217,17 @@ def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) 
             expect(row).to_contain_text("25")
             expect(page.locator("#ticket-status")).to_contain_text("Accepted")
             expect(page.locator("#avg-latency")).to_have_text(re.compile(r"\d+(\.\d)? ms"))
+            # another client of the same account (REST) gets an order refused: its report
+            # reaches the page, but the ticket's status line stays about the ticket's own order
+            monitor_server.api(
+                "POST",
+                "/api/orders/",
+                monitor_server.demo_token,
+                {"symbol": "AAPL", "side": "buy", "type": "limit", "qty": 1,
+                 "limit_price": f"{last * 0.5:.2f}", "time_in_force": "gtc"},
+            )  # fmt: skip
+            page.wait_for_timeout(1500)
+            expect(page.locator("#ticket-status")).to_contain_text("Accepted")
             page.wait_for_function(
                 f"(window.monitorState.book.bids.get('{price}') || 0) >= 25", timeout=10_000
             )

@@ -22,6 +22,7 @@
     ticker: config.ticker,
     book: { bids: new Map(), asks: new Map(), sequence: 0 },
     pending: new Map(), // client_order_id -> performance.now() at submit
+    cancelling: new Set(), // ids of orders this page asked to cancel
     latencies: [],
     openOrders: new Map(), // order id -> order
     priceMessages: 0,
@@ -367,11 +368,14 @@
         if (["new", "partially_filled", "accepted"].includes(o.status)) state.openOrders.set(o.id, o);
         else state.openOrders.delete(o.id);
         renderOpenOrders();
+        if (m.event === "fill" || m.event === "partial_fill") loadPositions();
+        // The ticket speaks of this page's orders only: the account's other orders (a live
+        // strategy's, another client's) update the tables above, not the ticket's status line.
+        if (!((coid && coid.startsWith("web-")) || state.cancelling.has(o.id))) return;
         if (m.event === "new") status(`Accepted: ${o.side} ${o.qty} ${o.symbol}${o.limit_price ? " @ " + o.limit_price : ""}`, "ok");
         else if (m.event === "rejected") status(`Rejected: ${o.reject_reason || m.reason || ""}`, "error");
         else if (m.event === "fill" || m.event === "partial_fill") {
           status(`${m.event === "fill" ? "Filled" : "Partly filled"}: ${m.qty} ${o.symbol} @ ${m.price}`, "ok");
-          loadPositions();
         } else if (m.event === "canceled") status(`Canceled ${o.symbol} ${o.side} ${o.qty}`, "ok");
       } else if (m.type === "risk_alert") {
         addAlert({
@@ -420,6 +424,7 @@
         button.textContent = "Cancel";
         button.addEventListener("click", () => {
           button.disabled = true;
+          state.cancelling.add(o.id);
           orders.send({ type: "cancel", id: o.id, symbol: o.symbol });
         });
         td.append(button);
