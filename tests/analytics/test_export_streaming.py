@@ -127,3 +127,46 @@ def test_parts_upload_in_order_and_a_failure_mid_stream_leaves_nothing(bucket, s
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == ["whole.csv"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the server path is PostgreSQL's")
+def test_a_day_cut_into_windows_is_the_same_file_from_one_snapshot(
+    local_store, record_trade, tmp_path, monkeypatch
+):
+    """Big days are formatted by several backends, one time window each: the file is the one
+    the ORM writes (ties at a cut stay together, in id order), and a trade committed while the
+    export runs is in none of the windows (they all read the snapshot of its start)."""
+    import threading
+
+    from trading_app.analytics import export
+
+    monkeypatch.setattr(export, "SEGMENT_MIN_ROWS", 1)
+    monkeypatch.setattr(export, "SEGMENTS", 3)
+    started = []  # the window threads, started by hand once the late trade is committed
+    monkeypatch.setattr(export._SegmentThread, "start", lambda self: started.append(self))
+    day = date(2025, 1, 20)
+    for n in range(24):  # ten trades share 15:00:05, the middle of the day's trades
+        at = datetime(2025, 1, 20, 15, 0, n if n < 7 or n > 16 else 5, tzinfo=UTC)
+        record_trade(f"u{n % 3}", "AAPL" if n % 2 else "MSFT", "buy", f"10{n}.5", n + 1, at)
+
+    blocks = export._server_blocks(*export.day_window(day))
+    first = next(blocks)  # the export's snapshot is taken
+    late = threading.Thread(
+        target=record_trade,
+        args=("late", "AAPL", "sell", "1.00", 1, datetime(2025, 1, 20, 23, tzinfo=UTC)),
+    )
+    late.start()
+    late.join()
+    assert len(started) == 2  # three windows: this connection and two threads
+    for thread in started:
+        threading.Thread.start(thread)
+    server = first + b"".join(blocks)
+
+    export_day(day, LocalStore(tmp_path, "orm"), method="orm")
+    orm = (tmp_path / "orm" / "2025/01/20/trades.csv").read_bytes()
+    assert orm.startswith(HEADER) and b",late," in orm  # the ORM export ran after the commit
+    assert HEADER + server == b"".join(
+        line for line in orm.splitlines(keepends=True) if b",late," not in line
+    )
+    assert server.count(b"\n") == 24
