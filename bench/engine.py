@@ -155,14 +155,16 @@ def pct(sorted_values: list[int], q: float) -> int:
 def gc_quiet(gc_on: bool) -> None:
     gc.collect()
     if not gc_on:
-        gc.freeze()
+        if hasattr(gc, "freeze"):  # CPython; PyPy's collector is incremental and has none
+            gc.freeze()
         gc.disable()
 
 
 def gc_restore() -> int:
     """Re-enable the collector; return what a full collection finds (cyclic garbage)."""
     gc.enable()
-    gc.unfreeze()
+    if hasattr(gc, "unfreeze"):
+        gc.unfreeze()
     return gc.collect()
 
 

@@ -76,7 +76,9 @@ def lambda_handler(
         return _reply(404, f"Bucket {bucket!r} does not exist")
     except AccessDenied as exc:
         return _reply(
-            403, f"Access denied to {exc} (the role needs s3:GetObject and s3:ListBucket)"
+            403,
+            f"Access denied to {exc}: the credentials must be valid and may s3:GetObject and "
+            "s3:ListBucket (a Lambda's role; in-process, the app's AWS credentials)",
         )
     except TradeCsvError as exc:
         return _reply(422, f"s3://{bucket}/{source_key} is not a trade CSV: {exc}")

@@ -18,6 +18,16 @@ from botocore.exceptions import ClientError
 from trade_lines import CHUNK_SIZE
 
 _MISSING_KEY_CODES = {"NoSuchKey", "404", "NotFound"}
+# S3 refusing the request: the policy, or credentials it does not accept (a key it does not
+# know, a wrong secret, an expired session).
+_REFUSED_CODES = {
+    "AccessDenied",
+    "403",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+}
 
 
 class TradesNotFound(LookupError):
@@ -76,8 +86,8 @@ def open_chunks(
             raise BucketNotFound(bucket) from exc
         if code in _MISSING_KEY_CODES:
             raise TradesNotFound(key) from exc
-        if code in {"AccessDenied", "403"}:
-            raise AccessDenied(f"s3://{bucket}/{key}") from exc
+        if code in _REFUSED_CODES:
+            raise AccessDenied(f"s3://{bucket}/{key} ({code})") from exc
         raise
     return response["Body"].iter_chunks(chunk_size)
 

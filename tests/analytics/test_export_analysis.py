@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.support.moto_server import start_moto_server_process
 from trading_app.models import Order, TradeAnalysis
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -191,6 +193,55 @@ def test_missing_bucket_exits_non_zero_with_a_clear_message(s3, moto_endpoint, t
     assert result.returncode != 0
     assert "Bucket 'no-such-bucket' does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def refusing_s3() -> Iterator[str]:
+    """A moto server that checks credentials as AWS does: ours are unknown to it."""
+    endpoint, stop = start_moto_server_process(authenticate=True)
+    yield endpoint
+    stop()
+
+
+def test_refused_credentials_exit_non_zero_with_a_clear_message(refusing_s3, tmp_path):
+    """The real command line against a server that refuses the access key (403)."""
+    env = {
+        **os.environ,
+        "TRADE_EXPORT_STORE": "s3",
+        "AWS_ENDPOINT_URL": refusing_s3,
+        "AWS_ACCESS_KEY_ID": "AKIAUNKNOWNKEY000000",
+        "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "TRADINGSIM_VAR_DIR": str(tmp_path / "var"),
+    }
+    env.pop("DATABASE_URL", None)  # the command fails before it needs any database
+    result = subprocess.run(
+        [sys.executable, "manage.py", "export_trades", "--date", "2025-01-20",
+         "--bucket", "refused-bucket"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Access to bucket 'refused-bucket' refused (403)" in result.stderr
+    assert "check the AWS credentials" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_refused_credentials_make_the_analysis_a_502(refusing_s3, settings, api, monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    settings.TRADE_EXPORT_STORE = "s3"
+    settings.AWS_ENDPOINT_URL = refusing_s3
+    settings.LAMBDA_FUNCTION_NAME = ""
+    settings.TRADE_EXPORT_BUCKET = "refused-bucket"
+    response = api.get("/api/trade-analysis/?date=2025-01-20")
+    assert response.status_code == 502, response.content
+    assert (
+        "refused" in response.json()["message"].lower() or "denied" in str(response.json()).lower()
+    )
 
 
 def test_no_aws_credentials_is_a_clear_error(s3, bucket, monkeypatch):

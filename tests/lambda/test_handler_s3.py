@@ -150,3 +150,28 @@ def test_not_a_trade_csv_is_422(s3, bucket):
     reply = lambda_handler({"date": "2025-01-20", "bucket": bucket}, None)
     assert reply["statusCode"] == 422
     assert reply["message"].startswith(f"s3://{bucket}/2025/01/20/trades.csv is not a trade CSV")
+
+
+def test_credentials_s3_does_not_accept_are_a_403_that_says_so():
+    """A server that checks credentials as AWS does (moto with authentication on)."""
+    import boto3
+
+    from tests.support.moto_server import start_moto_server_process
+
+    endpoint, stop = start_moto_server_process(authenticate=True)
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIAUNKNOWNKEY000000",
+            aws_secret_access_key="not-a-real-secret",
+        )
+        reply = lambda_handler({"date": "2025-01-20", "bucket": "any-bucket"}, None, client=client)
+    finally:
+        stop()
+    assert reply["statusCode"] == 403
+    assert reply["message"].startswith(
+        "Access denied to s3://any-bucket/2025/01/20/trades.csv (InvalidAccessKeyId): "
+        "the credentials must be valid"
+    )

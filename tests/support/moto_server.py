@@ -12,6 +12,7 @@ serve a GET, which would swamp a tracemalloc peak taken in the client.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,17 +30,23 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
     return f"http://{host}:{port}", server.stop
 
 
-def start_moto_server_process(timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
+def start_moto_server_process(
+    timeout: float = 30.0, *, authenticate: bool = False
+) -> tuple[str, Callable[[], None]]:
     """Start moto in a child process; return (endpoint_url, stop).
 
     The child prints its endpoint, then serves until its stdin closes, so it also ends if this
-    process dies without calling stop().
+    process dies without calling stop(). `authenticate`: the server checks every request's
+    access key and signature against its IAM users, as AWS does (moto's
+    INITIAL_NO_AUTH_ACTION_COUNT=0), so unknown credentials are refused.
     """
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if authenticate else None
     child = subprocess.Popen(
         [sys.executable, __file__],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     assert child.stdout is not None and child.stdin is not None
     line = child.stdout.readline().strip()

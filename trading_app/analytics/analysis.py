@@ -181,5 +181,8 @@ def _checked(reply: object) -> dict[str, Any]:
         and isinstance(reply.get("message"), str)
         and (reply["statusCode"] != 200 or isinstance(reply.get("analysis"), dict))
     ):
+        if reply["statusCode"] == 403:
+            # S3 refused the function, not our caller: for the API client an upstream failure.
+            return {**reply, "statusCode": 502}
         return reply
     return {"statusCode": 502, "message": f"Unexpected reply from the analysis: {reply!r:.200}"}
