@@ -176,20 +176,24 @@ def test_day_without_trades_says_so_and_writes_nothing(s3, bucket, record_trade)
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
-def test_missing_bucket_exits_non_zero_with_a_clear_message(s3, moto_endpoint, tmp_path):
-    """The real command line, in a child process: exit status and message as a user sees them."""
+def export_cli(tmp_path: Path, endpoint: str, bucket: str, **env: str):
+    """`manage.py export_trades` in a child process: exit status and output as a user sees them."""
     env = {
         **os.environ,
         "TRADE_EXPORT_STORE": "s3",
-        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
         "TRADINGSIM_VAR_DIR": str(tmp_path / "var"),
+        **env,
     }
     env.pop("DATABASE_URL", None)  # the command fails before it needs any database
-    result = subprocess.run(
-        [sys.executable, "manage.py", "export_trades", "--date", "2025-01-20",
-         "--bucket", "no-such-bucket"],
+    return subprocess.run(
+        [sys.executable, "manage.py", "export_trades", "--date", "2025-01-20", "--bucket", bucket],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_missing_bucket_exits_non_zero_with_a_clear_message(s3, moto_endpoint, tmp_path):
+    result = export_cli(tmp_path, moto_endpoint, "no-such-bucket")
     assert result.returncode != 0
     assert "Bucket 'no-such-bucket' does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -204,23 +208,16 @@ def refusing_s3() -> Iterator[str]:
 
 
 def test_refused_credentials_exit_non_zero_with_a_clear_message(refusing_s3, tmp_path):
-    """The real command line against a server that refuses the access key (403)."""
-    env = {
-        **os.environ,
-        "TRADE_EXPORT_STORE": "s3",
-        "AWS_ENDPOINT_URL": refusing_s3,
-        "AWS_ACCESS_KEY_ID": "AKIAUNKNOWNKEY000000",
-        "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "TRADINGSIM_VAR_DIR": str(tmp_path / "var"),
-    }
-    env.pop("DATABASE_URL", None)  # the command fails before it needs any database
-    result = subprocess.run(
-        [sys.executable, "manage.py", "export_trades", "--date", "2025-01-20",
-         "--bucket", "refused-bucket"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    """Against a server that refuses the access key (403)."""
+    result = export_cli(
+        tmp_path,
+        refusing_s3,
+        "refused-bucket",
+        AWS_ACCESS_KEY_ID="AKIAUNKNOWNKEY000000",
+        AWS_SECRET_ACCESS_KEY="not-a-real-secret",
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
     assert result.returncode == 1, result.stderr
     assert "Access to bucket 'refused-bucket' refused (403)" in result.stderr
     assert "check the AWS credentials" in result.stderr

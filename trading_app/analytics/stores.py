@@ -90,6 +90,7 @@ def get_store(bucket: str | None = None) -> TradeStore:
 
 # --- S3 ------------------------------------------------------------------------------------------
 
+# The Lambda's trade_s3._REFUSED_CODES lists the same codes: its package cannot import the app.
 _REFUSED = {
     "AccessDenied",
     "403",
