@@ -10,7 +10,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="trading_app/redoc.html"),
+        name="redoc",
+    ),
     path("api/", include("trading_app.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("web/", include("websocket_app.urls")),

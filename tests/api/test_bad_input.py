@@ -87,6 +87,12 @@ ORDER_CASES = [
     ({"qty": "-1e999999"}, "qty"),
     ({"qty": "NaN"}, "qty"),
     ({"qty": "Infinity"}, "qty"),
+    # strings that Decimal() reads but no client means: digit separators, exponents, other
+    # scripts' digits
+    ({"qty": "1_0"}, "qty"),
+    ({"qty": "1e1"}, "qty"),
+    ({"qty": "\u0661"}, "qty"),
+    ({"qty": "0x10"}, "qty"),
     # prices
     ({"limit_price": "189.505"}, "limit_price"),
     ({"limit_price": "189.5000001"}, "limit_price"),
@@ -100,6 +106,10 @@ ORDER_CASES = [
     ({"limit_price": "Infinity"}, "limit_price"),
     ({"limit_price": "-Infinity"}, "limit_price"),
     ({"limit_price": "inf"}, "limit_price"),
+    ({"limit_price": "1_89.50"}, "limit_price"),
+    ({"limit_price": "1.8950e2"}, "limit_price"),
+    ({"limit_price": "\u0661\u0668\u0669"}, "limit_price"),
+    ({"limit_price": "+189.50"}, "limit_price"),
     # unknown values
     ({"symbol": "ZZZZ"}, "symbol"),
     ({"symbol": "A" * 40}, "symbol"),
@@ -279,6 +289,12 @@ TRADE_CASES = [
     ({"timestamp": "2025-02-30T10:00:00Z"}, "timestamp"),
     ({"timestamp": 12345}, "timestamp"),
     ({"timestamp": "9999-12-31T23:59:59-01:00"}, "timestamp"),
+    ({"timestamp": "9999-12-31T23:59:59Z"}, "timestamp"),
+    ({"timestamp": "2999-01-01T00:00:00Z"}, "timestamp"),
+    ({"price": "3_50.25"}, "price"),
+    ({"quantity": "\u0665"}, "quantity"),
+    # fields a trade does not have (read-only ones, such as source, are ignored as DRF does)
+    ({"qantity": 5}, "non_field_errors"),
 ]
 
 
@@ -411,3 +427,29 @@ def test_a_nul_in_a_query_parameter_is_400(alice_client, url, field):
 def test_a_nul_in_market_data_symbols_is_400(alice_client, symbols):
     response = alice_client.post("/api/market-data/", {"symbols": symbols}, format="json")
     assert_400_naming(response, "symbols")
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=\u0661", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=ten", "page_size"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/api/orders/", "/api/trades/"])
+def test_a_page_parameter_that_is_not_a_page_number_is_400(alice_client, url, query, field):
+    assert_400_naming(alice_client.get(f"{url}?{query}"), field)
+
+
+def test_page_last_and_a_page_past_the_end(alice_client):
+    assert alice_client.get("/api/trades/?page=last").status_code == 200
+    assert alice_client.get("/api/trades/?page=99").status_code == 404  # no such page
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "5001", "1.5"])
+def test_equity_history_limit_out_of_range_is_400(alice_client, limit):
+    assert_400_naming(alice_client.get(f"/api/portfolio/equity/?limit={limit}"), "limit")

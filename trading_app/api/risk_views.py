@@ -190,16 +190,19 @@ class PortfolioView(APIView):
 
 class EquityHistoryView(APIView):
     @extend_schema(
-        parameters=[ACCOUNT_PARAM, OpenApiParameter("limit", int, description="default 500")],
+        parameters=[
+            ACCOUNT_PARAM,
+            OpenApiParameter("limit", int, description="1-5000, default 500"),
+        ],
         responses={200: dict},
     )
     def get(self, request):
         """Account equity over time (the snapshots the worker writes), oldest first."""
         account = target_account(request)
-        try:
-            limit = min(max(int(request.query_params.get("limit", 500)), 1), 5000)
-        except ValueError:
-            raise ValidationError({"limit": ["must be a whole number"]}) from None
+        raw = request.query_params.get("limit", "500")
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 5000:
+            raise ValidationError({"limit": ["must be a whole number from 1 to 5000"]})
+        limit = int(raw)
         rows = list(
             EquitySnapshot.objects.filter(account=account)
             .order_by("-timestamp")

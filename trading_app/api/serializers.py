@@ -1,5 +1,9 @@
 """Serializers: shapes of the JSON the API speaks (Alpaca's for orders and positions, 003's for trades)."""
 
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from trading_app.api.fields import PriceField, PriceOutField, QuantityField, SymbolRelatedField
@@ -108,6 +112,24 @@ class TradeSerializer(serializers.ModelSerializer):
             "liquidity",
         ]
         read_only_fields = ["id", "order_id", "source", "execution_id", "liquidity"]
+
+    # A trade is booked when it happened; a clock a little ahead of ours is not an error.
+    FUTURE_TOLERANCE = timedelta(minutes=1)
+
+    def to_internal_value(self, data):
+        # A misspelt field ("qantity") would otherwise be dropped without a word, as orders do not.
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {"non_field_errors": [f"unknown field(s): {', '.join(unknown)}"]}
+                )
+        return super().to_internal_value(data)
+
+    def validate_timestamp(self, value):
+        if value > timezone.now() + self.FUTURE_TOLERANCE:
+            raise serializers.ValidationError("must not be in the future")
+        return value
 
     def validate(self, attrs):
         instrument = attrs.get("instrument") or getattr(self.instance, "instrument", None)

@@ -4,6 +4,7 @@ One function so that both entry points accept and refuse exactly the same orders
 database I/O: the caller passes the instrument lookup, so the WebSocket hot path can use a cache.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -14,6 +15,10 @@ from trading_app.models.enums import OrderType, Side, TimeInForce
 MAX_QTY = 1_000_000_000
 MAX_PRICE = Decimal("1000000000")
 MAX_CLIENT_ORDER_ID = 64
+# A number written as a string: ASCII digits and at most one point, an optional minus (so that
+# "-5" is told "must be greater than zero"). Decimal() alone would also take "1_000", "1e3",
+# "NaN" and other scripts' digits ("١٩٠"), none of which a trading client means to send.
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 ORDER_FIELDS = (
     "symbol",
     "side",
@@ -64,8 +69,11 @@ def parse_quantity(value: Any, lot_size: int = 1) -> int:
     if isinstance(value, int):
         qty = value
     elif isinstance(value, Decimal | float | str):
+        text = str(value).strip()
+        if isinstance(value, str) and not _PLAIN_NUMBER.match(text):
+            raise ValueError("must be a positive integer")
         try:
-            dec = Decimal(str(value).strip())
+            dec = Decimal(text)
         except InvalidOperation:
             raise ValueError("must be a positive integer") from None
         if not dec.is_finite() or dec != dec.to_integral_value():
@@ -92,8 +100,11 @@ def parse_price(value: Any, tick_size: Decimal | None = None) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise ValueError("must be a positive decimal number")
     if isinstance(value, Decimal | int | str):
+        text = str(value).strip()
+        if isinstance(value, str) and not _PLAIN_NUMBER.match(text):
+            raise ValueError("must be a positive decimal number")
         try:
-            price = Decimal(str(value).strip())
+            price = Decimal(text)
         except InvalidOperation:
             raise ValueError("must be a positive decimal number") from None
     elif isinstance(value, float):
