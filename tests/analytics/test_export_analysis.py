@@ -74,6 +74,9 @@ def expected_figures(rows) -> dict:
     return tickers
 
 
+SOON = datetime.now(UTC).date() + timedelta(days=2)
+
+
 def export(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("export_trades", *args, stdout=out, stderr=err)
@@ -258,6 +261,20 @@ def test_no_aws_credentials_is_a_clear_error(s3, bucket, monkeypatch):
         (["--start", "2025-01-20"], "--start and --end go together"),
         (["--start", "2025-01-20", "--end", "2025-01-19"], "is before --start"),
         (["--date", "2025-01-20", "--start", "2025-01-20"], "not both"),
+        (["--date", "2099-01-01"], "2099-01-01 is in the future"),
+        (
+            ["--start", str(SOON - timedelta(days=5)), "--end", str(SOON)],
+            f"{SOON} is in the future",
+        ),
+        (
+            ["--date", "2025-01-20", "--bucket", "../../escaped"],
+            "Invalid bucket name '../../escaped'",
+        ),
+        (["--date", "2025-01-20", "--bucket", "bad/../bucket"], "Invalid bucket name"),
+        (["--date", "2025-01-20", "--bucket", "My_Bucket!!"], "Invalid bucket name"),
+        (["--date", "2025-01-20", "--bucket", ""], "Invalid bucket name ''"),
+        (["--date", "2025-01-20", "--bucket", "192.168.0.1"], "Invalid bucket name"),
+        (["--date", "2025-01-20", "--bucket", "a..b"], "Invalid bucket name"),
     ],
 )
 def test_bad_arguments_are_command_errors(local_store, args, message):

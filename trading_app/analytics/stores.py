@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -80,9 +81,26 @@ def s3_client() -> Any:
     return boto3.client("s3", endpoint_url=endpoint, region_name=settings.AWS_REGION, config=config)
 
 
+# S3's bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens,
+# starting and ending with a letter or digit. They also keep a name from leaving the local
+# store's directory ("../x", "a/b").
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+\Z")
+
+
+def check_bucket_name(bucket: str) -> None:
+    """Raise StoreError unless `bucket` is a valid S3 bucket name."""
+    if not _BUCKET_NAME.match(bucket) or ".." in bucket or _IP_ADDRESS.match(bucket):
+        raise StoreError(
+            f"Invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, dots and hyphens, "
+            "starting and ending with a letter or digit (S3's rules)"
+        )
+
+
 def get_store(bucket: str | None = None) -> TradeStore:
     """The configured store for `bucket` (default TRADE_EXPORT_BUCKET)."""
-    bucket = bucket or settings.TRADE_EXPORT_BUCKET
+    bucket = settings.TRADE_EXPORT_BUCKET if bucket is None else bucket
+    check_bucket_name(bucket)
     if store_kind() == "local":
         return LocalStore(Path(settings.TRADE_EXPORT_LOCAL_DIR), bucket)
     return S3Store(s3_client(), bucket)

@@ -75,6 +75,13 @@ class Command(BaseCommand):
         sys.stderr.flush()
 
     def _days(self, options: dict) -> list[date]:
+        days = self._asked_days(options)
+        today = datetime.now(UTC).date()
+        if days[-1] > today:
+            raise CommandError(f"{days[-1]} is in the future (today is {today} UTC)")
+        return days
+
+    def _asked_days(self, options: dict) -> list[date]:
         one, start, end = options["date"], options["start"], options["end"]
         if one and (start or end):
             raise CommandError("Give --date, or --start and --end, not both")
