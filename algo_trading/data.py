@@ -19,6 +19,13 @@ COLUMNS = ("Open", "High", "Low", "Close", "Volume")
 #: two years of synthetic daily bars shipped for demos and tests (see data/README.md)
 SAMPLE_CSV = Path(__file__).resolve().parent / "data" / "sample_AAPL.csv"
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
+#: the sane range of a price: a billion per share at most (the exchange's limit too), and no
+#: less than a hundred-millionth (micro-priced tokens); beyond it float arithmetic on positions
+#: and equity (and the chart's axes) would overflow
+MIN_PRICE = 1e-8
+MAX_PRICE = 1e9
+#: the most shares (or units) one bar may trade
+MAX_VOLUME = 1e18
 
 
 class DataError(ValueError):
@@ -71,8 +78,9 @@ def validate_bars(
 ) -> pd.DataFrame:
     """Check an OHLCV DataFrame; returns it with float columns, or raises DataError.
 
-    Requires a DatetimeIndex, strictly increasing; positive finite prices; non-negative
-    volume; ``Low <= min(Open, Close)`` and ``High >= max(Open, Close)``.
+    Requires a DatetimeIndex, strictly increasing; finite prices from ``MIN_PRICE`` to
+    ``MAX_PRICE``; volume from 0 to ``MAX_VOLUME``; ``Low <= min(Open, Close)`` and
+    ``High >= max(Open, Close)``.
     """
 
     def where(k: int) -> str:
@@ -115,9 +123,22 @@ def validate_bars(
             if bad.any():
                 k = int(np.argmax(bad))
                 raise DataError(f"{label}: {where(k)}: {col} must be positive, got {values[k]:g}")
+            bad = (values < MIN_PRICE) | (values > MAX_PRICE)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise DataError(
+                    f"{label}: {where(k)}: {col} {values[k]:g} is out of range (prices must be "
+                    f"between {MIN_PRICE:g} and {MAX_PRICE:g})"
+                )
         elif (values < 0).any():
             k = int(np.argmax(values < 0))
             raise DataError(f"{label}: {where(k)}: Volume must be >= 0, got {values[k]:g}")
+        elif (values > MAX_VOLUME).any():
+            k = int(np.argmax(values > MAX_VOLUME))
+            raise DataError(
+                f"{label}: {where(k)}: Volume {values[k]:g} is out of range (at most "
+                f"{MAX_VOLUME:g})"
+            )
         cols[col] = values
     o, h, lo, c = cols["Open"], cols["High"], cols["Low"], cols["Close"]
     tol = 1e-9 * np.maximum(np.abs(h), 1.0)

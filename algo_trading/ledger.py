@@ -14,6 +14,7 @@ move the average cost; partial exits realise P&L against it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,15 +42,20 @@ class Trade(NamedTuple):
             "entry_time": ts_to_datetime(self.entry_ts).isoformat(),
             "exit_time": ts_to_datetime(self.exit_ts).isoformat(),
             "side": self.side,
-            "entry_price": round(self.entry_price, 2),
-            "exit_price": round(self.exit_price, 2),
+            "entry_price": _rounded(self.entry_price, 2),
+            "exit_price": _rounded(self.exit_price, 2),
             "size": self.size,
-            "pnl": round(self.pnl, 2),
-            "return_pct": round(self.return_pct, 4),
-            "commission": round(self.commission, 2),
+            "pnl": _rounded(self.pnl, 2),
+            "return_pct": _rounded(self.return_pct, 4),
+            "commission": _rounded(self.commission, 2),
             "entry_bar": self.entry_bar,
             "exit_bar": self.exit_bar,
         }
+
+
+def _rounded(x: float, digits: int) -> float | None:
+    """Rounded, or None when not finite: a trade's dict is JSON (stored, served)."""
+    return round(x, digits) if math.isfinite(x) else None
 
 
 _new_trade = tuple.__new__  # C-level construction, skipping NamedTuple's Python __new__

@@ -16,8 +16,15 @@ starting cash, ``r_t = E_t / E_(t-1) - 1`` the per-bar returns, ``P`` the bars p
 * exposure_pct: share of bars closing with a non-zero position
 * buy_hold_return_pct: ``(close_last / close_first - 1) * 100``
 
-Undefined values (no trades, zero volatility, no losing trade for profit factor) are ``None``
-so results stay valid JSON.
+**Ruin.** Costs can take equity to zero or below (a huge commission, shorting into a rally);
+the account is then finished. ``r_t`` stops at the bar that ruined it, counted as -100%: past
+that point ``E_t / E_(t-1) - 1`` of two negative equities has the wrong sign (a growing loss
+would read as a gain and flatter the Sharpe). Volatility, Sharpe and Sortino use those returns;
+total return, drawdown and final equity keep the plain arithmetic (-200 means twice the cash
+lost).
+
+Undefined values (no trades, zero volatility, no losing trade for profit factor) are ``None``,
+and so is any value that is not a finite number: results are always valid JSON.
 """
 
 from __future__ import annotations
@@ -82,6 +89,31 @@ def _finite_or_none(x: float, digits: int = 4) -> float | None:
     return round(float(x), digits) if math.isfinite(x) else None
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every float that is not finite (inf, NaN) replaced by None, recursively
+    through dicts, lists and tuples: strict JSON (and the database's JSON columns) refuse them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def period_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
+    """Per-bar returns ``E_t / E_(t-1) - 1``, ending at ruin (the first bar with equity <= 0,
+    whose return is -100%); see the module docstring."""
+    ruined = np.flatnonzero(equity <= 0)
+    curve = equity[: ruined[0] + 1] if ruined.size else equity
+    prev = np.concatenate(([initial_cash], curve[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rets = np.where(prev > 0, curve / prev - 1.0, 0.0)
+    if ruined.size:
+        rets[-1] = -1.0
+    return rets
+
+
 def drawdown(equity: np.ndarray) -> np.ndarray:
     """Fractional drawdown from the running peak at each bar (<= 0)."""
     peak = np.maximum.accumulate(equity)
@@ -125,7 +157,7 @@ def compute_metrics(
         raise ValueError("cannot compute metrics of an empty run")
     final = float(equity[-1])
     growth = final / initial_cash
-    metrics["total_return_pct"] = round((growth - 1.0) * 100.0, 4)
+    metrics["total_return_pct"] = _finite_or_none((growth - 1.0) * 100.0)
     years = n / periods_per_year
     if growth > 0 and years > 0:
         try:
@@ -136,20 +168,19 @@ def compute_metrics(
     else:
         metrics["cagr_pct"] = -100.0 if growth <= 0 else None
 
-    prev = np.concatenate(([initial_cash], equity[:-1]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rets = np.where(prev != 0, equity / prev - 1.0, 0.0)
+    rets = period_returns(equity, initial_cash)
     excess = rets - risk_free_rate / periods_per_year
     root = math.sqrt(periods_per_year)
-    std = float(np.std(rets, ddof=1)) if n > 1 else float("nan")
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = float(np.std(rets, ddof=1)) if len(rets) > 1 else float("nan")
+        mean_excess = float(np.mean(excess))
+        downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
     metrics["volatility_pct"] = _finite_or_none(std * root * 100.0)
-    mean_excess = float(np.mean(excess))
     metrics["sharpe"] = _finite_or_none(mean_excess / std * root) if std > 0 else None
-    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
     metrics["sortino"] = _finite_or_none(mean_excess / downside * root) if downside > 0 else None
 
     dd = drawdown(equity)
-    metrics["max_drawdown_pct"] = round(float(dd.min()) * 100.0, 4)
+    metrics["max_drawdown_pct"] = _finite_or_none(float(dd.min()) * 100.0)
     bars, days = _max_underwater(dd < 0, ts)
     metrics["max_drawdown_duration_bars"] = bars
     metrics["max_drawdown_duration_days"] = round(days, 2)
@@ -160,18 +191,20 @@ def compute_metrics(
         wins = pnl[pnl > 0]
         losses = pnl[pnl < 0]
         metrics["win_rate_pct"] = round(len(wins) / len(trades) * 100.0, 4)
-        gross_loss = -float(losses.sum())
+        with np.errstate(over="ignore", invalid="ignore"):
+            gross_win, gross_loss = float(wins.sum()), -float(losses.sum())
+            mean_pnl = float(pnl.mean())
         metrics["profit_factor"] = (
-            round(float(wins.sum()) / gross_loss, 4) if gross_loss > 0 else None
+            _finite_or_none(gross_win / gross_loss) if gross_loss > 0 else None
         )
-        metrics["avg_trade_pnl"] = round(float(pnl.mean()), 2)
+        metrics["avg_trade_pnl"] = _finite_or_none(mean_pnl, 2)
     else:
         metrics["win_rate_pct"] = None
         metrics["profit_factor"] = None
         metrics["avg_trade_pnl"] = None
     metrics["exposure_pct"] = round(float(np.count_nonzero(position)) / n * 100.0, 4)
     metrics["buy_hold_return_pct"] = round((float(close[-1]) / float(close[0]) - 1.0) * 100.0, 4)
-    metrics["final_equity"] = round(final, 2)
-    metrics["periods_per_year"] = round(float(periods_per_year), 4)
-    metrics["total_commission"] = round(float(total_commission), 2)
-    return {key: metrics[key] for key in METRIC_KEYS}
+    metrics["final_equity"] = _finite_or_none(final, 2)
+    metrics["periods_per_year"] = _finite_or_none(float(periods_per_year))
+    metrics["total_commission"] = _finite_or_none(float(total_commission), 2)
+    return json_safe({key: metrics[key] for key in METRIC_KEYS})

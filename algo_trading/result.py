@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .ledger import Trade
+from .metrics import json_safe
 
 
 @dataclass
@@ -96,7 +97,7 @@ class BacktestResult:
         }
         if include_trades:
             out["trades"] = [t.to_dict() for t in self.trades]
-        return out
+        return json_safe(out)
 
     def to_json(self, max_equity_points: int | None = None, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(max_equity_points), indent=indent, allow_nan=False)

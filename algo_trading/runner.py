@@ -31,6 +31,8 @@ from .strategy import Strategy
 from .vectorised import run_vectorised
 
 ENGINES = ("auto", "event", "vectorised")
+#: the most starting cash a backtest takes (a trillion; also the API's limit)
+MAX_CASH = 1_000_000_000_000
 
 
 def run_backtest(
@@ -78,9 +80,9 @@ def run_backtest(
     if (
         isinstance(cash, bool)
         or not isinstance(cash, int | float)
-        or not (math.isfinite(cash) and cash > 0)
+        or not (math.isfinite(cash) and 0 < cash <= MAX_CASH)
     ):
-        raise ValueError(f"cash must be a positive number, got {cash!r}")
+        raise ValueError(f"cash must be a positive number of at most {MAX_CASH:g}, got {cash!r}")
     commission_model = commission_from_spec(commission)
     slippage_model = slippage_from_spec(slippage)
     sizer = sizer_from_spec(sizing)

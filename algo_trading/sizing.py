@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .costs import CostConfigError
+from .costs import CostConfigError, build_model, check_number, parse_spec
+
+#: the most shares a fixed lot may be (the exchange's order limit too)
+MAX_QUANTITY = 1_000_000_000
+#: the most leverage a sizer may ask for (fraction of equity, volatility target)
+MAX_LEVERAGE = 10.0
+#: volatility targeting: the highest annual target (percent) and the longest lookback (bars)
+MAX_TARGET_PCT = 1000.0
+MAX_LOOKBACK = 100_000
 
 
 class Sizer(ABC):
@@ -37,8 +45,15 @@ class FixedQuantity(Sizer):
     """Always the same number of shares."""
 
     def __init__(self, quantity: int = 100) -> None:
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise CostConfigError(f"quantity must be a positive int, got {quantity!r}")
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 1 <= quantity <= MAX_QUANTITY
+        ):
+            raise CostConfigError(
+                f"quantity must be a whole number of shares from 1 to {MAX_QUANTITY}, "
+                f"got {quantity!r}"
+            )
         self.qty = quantity
 
     def quantity(self, price: float, equity: float, closes: np.ndarray) -> int:
@@ -57,10 +72,7 @@ class FractionOfEquity(Sizer):
     """
 
     def __init__(self, fraction: float = 1.0) -> None:
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
-            raise CostConfigError(f"fraction must be a number, got {fraction!r}")
-        if not 0 < fraction <= 10:
-            raise CostConfigError(f"fraction must be in (0, 10], got {fraction!r}")
+        check_number("fraction", fraction, 0.0, MAX_LEVERAGE, low_open=True)
         self.fraction = float(fraction)
 
     def quantity(self, price: float, equity: float, closes: np.ndarray) -> int:
@@ -83,12 +95,16 @@ class VolatilityTarget(Sizer):
     def __init__(
         self, target_pct: float = 15.0, lookback: int = 20, max_leverage: float = 1.0
     ) -> None:
-        if not isinstance(target_pct, int | float) or not target_pct > 0:
-            raise CostConfigError(f"target_pct must be a positive number, got {target_pct!r}")
-        if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 2:
-            raise CostConfigError(f"lookback must be an int >= 2, got {lookback!r}")
-        if not isinstance(max_leverage, int | float) or not max_leverage > 0:
-            raise CostConfigError(f"max_leverage must be a positive number, got {max_leverage!r}")
+        check_number("target_pct", target_pct, 0.0, MAX_TARGET_PCT, low_open=True)
+        if (
+            isinstance(lookback, bool)
+            or not isinstance(lookback, int)
+            or not 2 <= lookback <= MAX_LOOKBACK
+        ):
+            raise CostConfigError(
+                f"lookback must be an int from 2 to {MAX_LOOKBACK}, got {lookback!r}"
+            )
+        check_number("max_leverage", max_leverage, 0.0, MAX_LEVERAGE, low_open=True)
         self.target_pct = float(target_pct)
         self.lookback = lookback
         self.max_leverage = float(max_leverage)
@@ -131,13 +147,5 @@ def sizer_from_spec(spec: Mapping[str, Any] | Sizer | None) -> Sizer:
         return FractionOfEquity(1.0)
     if isinstance(spec, Sizer):
         return spec
-    if not isinstance(spec, Mapping):
-        raise CostConfigError(f"sizing must be a mapping with a 'model' key, got {spec!r}")
-    args = dict(spec)
-    model = args.pop("model", None)
-    if model not in SIZERS:
-        raise CostConfigError(f"sizing model must be one of {', '.join(SIZERS)}, got {model!r}")
-    try:
-        return SIZERS[model](**args)
-    except TypeError as exc:
-        raise CostConfigError(f"sizing {model!r}: {exc}") from None
+    model, args = parse_spec("sizing", spec, SIZERS)
+    return build_model("sizing", model, SIZERS[model], args)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..metrics import json_safe
 from ..result import BacktestResult
 from ..runner import run_backtest
 
@@ -98,12 +99,12 @@ def run_and_store(
         strategy=result.strategy,
         symbol=request.symbol,
         params=result.params,
-        config={**request.config(), "bars": result.bars, "resolved": result.settings},
+        config=json_safe({**request.config(), "bars": result.bars, "resolved": result.settings}),
         start=request.start or result.index[0].date(),
         end=request.end or result.index[-1].date(),
         status="running",
-        metrics=result.metrics,
-        trades=[t.to_dict() for t in result.trades],
+        metrics=json_safe(result.metrics),
+        trades=json_safe([t.to_dict() for t in result.trades]),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     try:
@@ -112,7 +113,7 @@ def run_and_store(
         stem = f"backtest_{run.pk}_{result.strategy}_{request.symbol}".replace("/", "_")
         run.chart.save(f"{stem}.png", ContentFile(png), save=False)
         run.report.save(f"{stem}.html", ContentFile(result.to_html(png).encode()), save=False)
-        run.config["open_position"] = result.open_position
+        run.config["open_position"] = json_safe(result.open_position)
         run.status = "done"
     except Exception as exc:
         run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"

@@ -83,7 +83,7 @@ def test_run_backtest_rejects_bad_input():
         run_backtest("ma_crossover", bars, {"slow": 1})
     with pytest.raises(CostConfigError, match="commission model must be one of"):
         run_backtest("ma_crossover", bars, commission={"model": "flat"})
-    with pytest.raises(CostConfigError, match="minimum must be a non-negative number"):
+    with pytest.raises(CostConfigError, match="minimum must be a number >= 0"):
         run_backtest("ma_crossover", bars, commission={"model": "per_share", "minimum": -1})
     with pytest.raises(CostConfigError, match="sizing model"):
         run_backtest("ma_crossover", bars, sizing={"model": "kelly"})

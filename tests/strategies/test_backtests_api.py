@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from algo_trading import registry
 from algo_trading.data import SAMPLE_CSV
@@ -151,4 +155,153 @@ def test_nan_in_params_is_refused_by_name(alice_client, media):
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert response.json()["params"] == ["must be a finite number"]
+    assert response.json()["params"] == ["entry_z: must be a finite number"]
+
+
+# ------------------------------------------------------------------ bounds (new-user trial)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "text"),
+    [
+        ({"commission": {"model": "percent", "rate_pct": 1e308}}, "commission", "rate_pct must be a number >= 0 and < 100"),
+        ({"commission": {"model": "percent", "rate_pct": 100}}, "commission", "rate_pct must be a number >= 0 and < 100"),
+        ({"commission": 1e308}, "commission", "rate_pct must be a number >= 0 and < 100"),
+        ({"commission": {"model": "per_share", "rate": -1}}, "commission", "rate must be a number >= 0"),
+        ({"commission": {"model": "per_share", "minimum": 1e300}}, "commission", "minimum must be a number >= 0 and <= 1e+09"),
+        ({"slippage": {"model": "bps", "bps": 1e308}}, "slippage", "bps must be a number >= 0 and < 10000"),
+        ({"slippage": {"model": "range", "fraction": 2}}, "slippage", "fraction must be a number >= 0 and <= 1"),
+        ({"sizing": {"model": "fixed", "qty": 5}}, "sizing", "sizing 'fixed': unknown parameter(s) qty; accepted: quantity"),
+        ({"sizing": {"model": "volatility", "max_leverage": 1e300}}, "sizing", "max_leverage must be a number > 0 and <= 10"),
+        ({"sizing": {"model": ["fixed"]}}, "sizing", "sizing model must be one of fixed, fraction, volatility"),
+        ({"cash": "1e400"}, "cash", "must be an amount from 1 to 1000000000000"),
+        ({"cash": "1000000000000.01"}, "cash", "must be an amount from 1 to 1000000000000"),
+        ({"foo": 1}, "non_field_errors", "unknown field(s): foo"),
+        ({"foo": 1, "Strategy": "x", "engine": "warp"}, "non_field_errors", "unknown field(s): Strategy, foo"),
+    ],
+)  # fmt: skip
+def test_extreme_costs_and_unknown_fields_are_400s_naming_the_field(
+    alice_client, media, body, field, text
+):
+    body = {"strategy": "ma_crossover", "data": "sample", **body}
+    response = alice_client.post("/api/backtests/", body, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert text in " ".join(errors[field]), errors
+    assert "__init__" not in response.content.decode()
+    assert not BacktestRun.objects.exists()
+
+
+def test_unknown_fields_are_listed_with_the_other_errors(alice_client, media):
+    response = alice_client.post(
+        "/api/backtests/", {"strategy": "ma_crossover", "engine": "warp", "foo": 1}, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()
+    assert "valid choice" in errors["engine"][0]
+    assert errors["non_field_errors"] == ["unknown field(s): foo"]
+
+
+def test_huge_prices_in_csv_are_a_400_naming_data(alice_client, media):
+    lines = SMALL_CSV.splitlines()
+    date = lines[5].split(",")[0]
+    lines[5] = f"{date},1.7e308,1.7e308,1.7e308,1.7e308,1000"
+    response = alice_client.post(
+        "/api/backtests/",
+        {"strategy": "ma_crossover", "data": "\n".join(lines)},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "data": ["line 6: Open 1.7e+308 is out of range (prices must be between 1e-08 and 1e+09)"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("1e999999", "quantity: must be a finite number (at most 1.7e308), got 1E+999999"),
+        ("-1e999999", "quantity: must be a finite number (at most 1.7e308), got -1E+999999"),
+        ("1e400", "quantity: must be a finite number (at most 1.7e308), got 1E+400"),
+        ("1E+20", "sizing 'fixed': quantity must be a whole number of shares from 1 to"),
+        ("12345678901234567890123", "sizing 'fixed': quantity must be a whole number"),
+    ],
+)
+def test_json_numbers_beyond_any_sane_value_are_refused_quickly(
+    alice_client, media, number, message
+):
+    # int(Decimal("1e999999")) alone takes a minute of CPU: such a number never becomes an int
+    response = alice_client.generic(
+        "POST",
+        "/api/backtests/",
+        '{"strategy": "ma_crossover", "data": "sample", "sizing": {"model": "fixed", '
+        f'"quantity": {number}}}}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    (error,) = response.json()["sizing"]
+    assert error.startswith(message), error
+
+
+def test_a_ruinous_commission_is_stored_with_an_honest_sharpe(alice_client, media):
+    response = alice_client.post(
+        "/api/backtests/",
+        {
+            "strategy": "ma_crossover",
+            "data": "sample",
+            "commission": {"model": "percent", "rate_pct": 99.99},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    metrics = response.json()["metrics"]
+    assert metrics["total_return_pct"] < -100
+    assert metrics["sharpe"] < 0 and metrics["sortino"] < 0
+
+
+EXTREME_NUMBERS = st.one_of(
+    st.sampled_from(
+        ["1e308", "-1e308", "1.7976931348623157e308", "1e400", "1e-400", "5e-324", "NaN",
+         "Infinity", "-Infinity", "0", "-0", "99.99999999", "100", "9999.999", "10000",
+         "1e9", "1000000000.01", "999999999999999", "1e15", "12345678901234567890"]
+    ),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+)  # fmt: skip
+TARGETS = [
+    ('"commission": {}', "commission"),
+    ('"commission": {{"model": "percent", "rate_pct": {}}}', "commission"),
+    ('"commission": {{"model": "percent", "rate_pct": 0.1, "minimum": {}}}', "commission"),
+    ('"commission": {{"model": "per_share", "rate": {}}}', "commission"),
+    ('"slippage": {{"model": "bps", "bps": {}}}', "slippage"),
+    ('"slippage": {{"model": "range", "fraction": {}}}', "slippage"),
+    ('"sizing": {{"model": "fixed", "quantity": {}}}', "sizing"),
+    ('"sizing": {{"model": "fraction", "fraction": {}}}', "sizing"),
+    ('"sizing": {{"model": "volatility", "max_leverage": {}}}', "sizing"),
+    ('"cash": {}', "cash"),
+    ('"cash": "{}"', "cash"),
+]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(target=st.sampled_from(TARGETS), number=EXTREME_NUMBERS)
+def test_no_extreme_number_gives_a_500(alice_client, media, target, number):
+    template, field = target
+    body = (
+        '{"strategy": "ma_crossover", "params": {"fast": 3, "slow": 8}, '
+        f'"data": {json.dumps(SMALL_CSV)}, {template.format(number)}}}'
+    )
+    response = alice_client.generic(
+        "POST", "/api/backtests/", body, content_type="application/json"
+    )
+    assert response.status_code in (201, 400), response.content
+    payload = json.loads(response.content, parse_constant=lambda c: pytest.fail(c))
+    if response.status_code == 400:
+        assert list(payload) == [field], payload
+    else:
+        run = BacktestRun.objects.get(pk=payload["id"])
+        json.dumps([run.metrics, run.trades, run.config], allow_nan=False)

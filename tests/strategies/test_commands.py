@@ -125,6 +125,24 @@ def test_downloaded_bars_are_cached_on_disk(media, settings, tmp_path, monkeypat
         (["--start", "2030-01-01"], "only 0 bar(s) between 2030-01-01"),
         (["--sizing", "{bad"], "--sizing is not valid JSON"),
         (["--sizing", '{"model": "kelly"}'], "sizing model must be one of"),
+        (
+            ["--commission", "1e308"],
+            "commission 'percent': rate_pct must be a number >= 0 and < 100, got 1e+308",
+        ),
+        (["--commission", "100"], "rate_pct must be a number >= 0 and < 100, got 100.0"),
+        (["--commission", "nan"], "rate_pct must be a number >= 0 and < 100, got nan"),
+        (["--commission", "-1"], "rate_pct must be a number >= 0"),
+        (
+            ["--slippage", '{"model": "bps", "bps": Infinity}'],
+            "slippage 'bps': bps must be a number",
+        ),
+        (["--slippage", '{"model": "bps", "bps": 1e308}'], "bps must be a number >= 0 and < 10000"),
+        (
+            ["--sizing", '{"model": "fixed", "qty": 5}'],
+            "sizing 'fixed': unknown parameter(s) qty; accepted: quantity",
+        ),
+        (["--cash", "1e400"], "cash must be a positive number of at most 1e+12, got inf"),
+        (["--cash", "1e300"], "cash must be a positive number of at most 1e+12"),
     ],
 )
 def test_bad_input_is_a_clear_error(media, args, message):
@@ -159,6 +177,33 @@ def test_backtest_exits_non_zero_from_a_shell(media, tmp_path):
     )  # fmt: skip
     assert done.returncode != 0
     assert "slow must be an int between" in done.stderr
+
+
+def test_a_huge_commission_is_one_line_and_exit_1_from_a_shell(media, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TRADINGSIM_VAR_DIR": str(tmp_path / "var")}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "manage.py", "backtest", "ma_crossover", "--data", str(SAMPLE_CSV),
+         "--commission", "1e308"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "CommandError: commission 'percent': rate_pct must be a number >= 0 and < 100, got 1e+308"
+    ]
+
+
+def test_a_ruinous_commission_prints_valid_json_with_an_honest_sharpe(media):
+    out, _err = run(
+        "backtest", "ma_crossover", "--data", str(SAMPLE_CSV), "--commission", "99.99", "--json"
+    )
+    metrics = json.loads(out)["metrics"]
+    assert metrics["total_return_pct"] < -100 and metrics["sharpe"] < 0
 
 
 # ------------------------------------------------------------------------------ sweep

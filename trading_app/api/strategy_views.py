@@ -52,6 +52,7 @@ from algo_trading.django_adapters.runs import (
 from algo_trading.live.session import SOURCES
 from algo_trading.params import ParameterError
 from algo_trading.registry import UnknownStrategyError
+from algo_trading.runner import MAX_CASH
 from algo_trading.sizing import sizer_from_spec
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.models import BacktestRun, StrategyRun
@@ -64,21 +65,37 @@ MAX_ACTIVE_RUNS = 5
 DATA_HINT = 'send "data": CSV text with Date,Open,High,Low,Close,Volume columns, or "sample"'
 
 
-def plain(value: Any) -> Any:
+#: Decimals of this many whole digits or more become floats, not ints: no count comes near it,
+#: and int(Decimal("1e999999")) alone would take a minute of CPU
+MAX_INT_DIGITS = 18
+
+
+def plain(value: Any, name: str = "") -> Any:
     """JSON numbers arrive as Decimal (DecimalJSONParser); the strategy layer takes floats and
-    ints. NaN and infinities raise ValueError."""
+    ints. NaN, infinities and numbers beyond a float's range raise ValueError, naming the key
+    they are under (``rate_pct: must be a finite number``); range checks are the models'."""
+    where = f"{name}: " if name else ""
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError("must be a finite number")
-        if value == value.to_integral_value() and value.as_tuple().exponent >= 0:
+            raise ValueError(f"{where}must be a finite number")
+        if (
+            value.as_tuple().exponent >= 0
+            and value.adjusted() < MAX_INT_DIGITS
+            and value == value.to_integral_value()
+        ):
             return int(value)
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(
+                f"{where}must be a finite number (at most 1.7e308), got {str(value)[:40]}"
+            )
+        return number
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError(f"{where}must be a finite number")
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [plain(v, name) for v in value]
     return value
 
 
@@ -103,6 +120,9 @@ class StrategyListView(APIView):
 # ------------------------------------------------------------------------------ backtests
 
 
+CASH_LIMIT = f"must be an amount from 1 to {MAX_CASH} with at most 2 decimal places"
+
+
 class BacktestCreateSerializer(serializers.Serializer):
     strategy = serializers.CharField(max_length=64, help_text="a name from /api/strategies/")
     symbol = serializers.CharField(max_length=16, default="AAPL")
@@ -110,7 +130,15 @@ class BacktestCreateSerializer(serializers.Serializer):
     start = serializers.DateField(required=False, allow_null=True)
     end = serializers.DateField(required=False, allow_null=True)
     cash = serializers.DecimalField(
-        max_digits=16, decimal_places=2, default=Decimal("100000"), min_value=Decimal("1")
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("100000"),
+        min_value=Decimal("1"),
+        max_value=Decimal(MAX_CASH),
+        error_messages={
+            key: CASH_LIMIT for key in ("max_value", "min_value", "max_digits", "max_whole_digits")
+        },
+        help_text=f"starting cash, 1 to {MAX_CASH}",
     )
     commission = PlainJSONField(
         required=False,
@@ -135,6 +163,21 @@ class BacktestCreateSerializer(serializers.Serializer):
         max_value=86_400,
         help_text=f'bar length for "data": "exchange" (default {DEFAULT_BAR_SECONDS:g})',
     )
+
+    def to_internal_value(self, data: Any) -> dict:
+        """Unknown fields are refused by name, as the orders API does (a misspelt option must
+        not be silently ignored), alongside any other field's error."""
+        unknown = sorted(map(str, set(data) - set(self.fields))) if isinstance(data, dict) else []
+        message = f"unknown field(s): {', '.join(unknown)}"
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.setdefault("non_field_errors", []).append(message)
+            raise
+        if unknown:
+            raise ValidationError({"non_field_errors": [message]})
+        return value
 
     def validate_symbol(self, value: str) -> str:
         value = value.strip().upper()
