@@ -17,8 +17,9 @@ which of those it has handled; only older rows are skipped for good.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -42,46 +43,67 @@ def prune(now=None) -> int:
 
 
 class ChangeFeed:
-    """Reads RiskChange rows newer than the last poll; each row is reported once."""
+    """Reads RiskChange rows newer than the last poll; each row is reported once.
+
+    Rows of the last WINDOW that were already handled are kept here, with their times, and left
+    out of the query: a poll reads only what is new (one cheap query once nothing is), instead
+    of the whole window's rows on every batch.
+    """
 
     def __init__(self) -> None:
         self.floor = 0  # every row with an id <= floor has been handled
-        self.seen: set[int] = set()  # handled rows above the floor
+        self.seen: dict[int, datetime] = {}  # handled rows above the floor -> created_at
 
     def start(self) -> None:
         """Before the gate loads its state: everything recorded so far is in what it loads."""
         horizon = timezone.now() - WINDOW
         old = RiskChange.objects.filter(created_at__lt=horizon).aggregate(m=Max("id"))["m"]
         self.floor = old or 0
-        self.seen = set(RiskChange.objects.filter(id__gt=self.floor).values_list("id", flat=True))
+        self.seen = dict(
+            RiskChange.objects.filter(id__gt=self.floor).values_list("id", "created_at")
+        )
 
     def poll(self) -> tuple[set[int], bool]:
         """(accounts changed since the last poll, whether everything must be re-read)."""
-        rows = list(
-            RiskChange.objects.filter(id__gt=self.floor)
-            .order_by("id")
-            .values_list("id", "account_id", "created_at")
-        )
-        if not rows:
-            return set(), False
         seen = self.seen
+        if seen and connection.vendor == "postgresql":
+            # The handled ids as one array parameter: an IN list of a few hundred parameters
+            # cost ~2 ms a batch to build and convert, most of a small batch's time.
+            table = RiskChange._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, account_id, created_at FROM {table} "
+                    "WHERE id > %s AND NOT (id = ANY(%s))",
+                    [self.floor, list(seen)],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = list(
+                RiskChange.objects.filter(id__gt=self.floor)
+                .exclude(id__in=list(seen))
+                .values_list("id", "account_id", "created_at")
+            )
         accounts: set[int] = set()
         everything = False
-        for rid, account_id, _created in rows:
-            if rid in seen:
-                continue
-            seen.add(rid)
+        for rid, account_id, created in rows:
+            seen[rid] = created
             if account_id is None:
                 everything = True
             else:
                 accounts.add(account_id)
+        if seen:
+            self._raise_floor()
+        return accounts, everything
+
+    def _raise_floor(self) -> None:
+        """Forget handled rows older than WINDOW, up to the first younger one in id order (a
+        smaller id may still commit while a younger row is in flight)."""
         horizon = timezone.now() - WINDOW
         floor = self.floor
-        for rid, _account_id, created in rows:
-            if created >= horizon:
+        for rid in sorted(self.seen):
+            if self.seen[rid] >= horizon:
                 break
             floor = rid
         if floor != self.floor:
             self.floor = floor
-            self.seen = {i for i in seen if i > floor}
-        return accounts, everything
+            self.seen = {i: t for i, t in self.seen.items() if i > floor}
