@@ -305,3 +305,13 @@ def test_no_extreme_number_gives_a_500(alice_client, media, target, number):
     else:
         run = BacktestRun.objects.get(pk=payload["id"])
         json.dumps([run.metrics, run.trades, run.config], allow_nan=False)
+
+
+def test_a_live_run_with_an_unknown_field_is_a_400_naming_it(alice_client):
+    response = alice_client.post(
+        "/api/strategies/runs/",
+        {"strategy": "ma_crossover", "symbol": "AAPL", "qty": 5, "fast_period": 2},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["non_field_errors"] == ["unknown field(s): fast_period"]

@@ -1,4 +1,6 @@
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -80,3 +82,24 @@ class SymbolRelatedField(serializers.SlugRelatedField):
         if symbol is None:
             raise serializers.ValidationError("must be a symbol such as AAPL")
         return super().to_internal_value(symbol)
+
+
+class RejectUnknownFieldsMixin:
+    """For a Serializer: fields it does not have are a 400 by name, as the orders API answers
+    (a misspelt option must not be silently dropped), listed beside any other field's error.
+    Read-only fields are known fields: a client may send back what it read."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        unknown = (
+            sorted(map(str, set(data) - set(self.fields))) if isinstance(data, Mapping) else []
+        )
+        message = f"unknown field(s): {', '.join(unknown)}"
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.setdefault("non_field_errors", []).append(message)
+            raise
+        if unknown:
+            raise serializers.ValidationError({"non_field_errors": [message]})
+        return value

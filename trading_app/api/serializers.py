@@ -1,12 +1,17 @@
 """Serializers: shapes of the JSON the API speaks (Alpaca's for orders and positions, 003's for trades)."""
 
-from collections.abc import Mapping
 from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
 
-from trading_app.api.fields import PriceField, PriceOutField, QuantityField, SymbolRelatedField
+from trading_app.api.fields import (
+    PriceField,
+    PriceOutField,
+    QuantityField,
+    RejectUnknownFieldsMixin,
+    SymbolRelatedField,
+)
 from trading_app.models import Account, Instrument, Order, OrderType, Side, TimeInForce, Trade
 from trading_app.selectors.portfolio import PositionValue
 from trading_app.services.trades import MAX_TRADE_NOTIONAL
@@ -88,7 +93,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TradeSerializer(serializers.ModelSerializer):
+class TradeSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """003's trade: {"ticker", "price", "quantity", "side"}; exchange fields are read-only."""
 
     ticker = SymbolRelatedField(queryset=Instrument.objects.all(), source="instrument")
@@ -115,16 +120,6 @@ class TradeSerializer(serializers.ModelSerializer):
 
     # A trade is booked when it happened; a clock a little ahead of ours is not an error.
     FUTURE_TOLERANCE = timedelta(minutes=1)
-
-    def to_internal_value(self, data):
-        # A misspelt field ("qantity") would otherwise be dropped without a word, as orders do not.
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {"non_field_errors": [f"unknown field(s): {', '.join(unknown)}"]}
-                )
-        return super().to_internal_value(data)
 
     def validate_timestamp(self, value):
         if value > timezone.now() + self.FUTURE_TOLERANCE:

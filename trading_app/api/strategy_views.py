@@ -54,6 +54,7 @@ from algo_trading.params import ParameterError
 from algo_trading.registry import UnknownStrategyError
 from algo_trading.runner import MAX_CASH
 from algo_trading.sizing import sizer_from_spec
+from trading_app.api.fields import RejectUnknownFieldsMixin
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.models import BacktestRun, StrategyRun
 from trading_app.money import format_price
@@ -123,7 +124,7 @@ class StrategyListView(APIView):
 CASH_LIMIT = f"must be an amount from 1 to {MAX_CASH} with at most 2 decimal places"
 
 
-class BacktestCreateSerializer(serializers.Serializer):
+class BacktestCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     strategy = serializers.CharField(max_length=64, help_text="a name from /api/strategies/")
     symbol = serializers.CharField(max_length=16, default="AAPL")
     params = PlainJSONField(required=False, default=dict)
@@ -163,21 +164,6 @@ class BacktestCreateSerializer(serializers.Serializer):
         max_value=86_400,
         help_text=f'bar length for "data": "exchange" (default {DEFAULT_BAR_SECONDS:g})',
     )
-
-    def to_internal_value(self, data: Any) -> dict:
-        """Unknown fields are refused by name, as the orders API does (a misspelt option must
-        not be silently ignored), alongside any other field's error."""
-        unknown = sorted(map(str, set(data) - set(self.fields))) if isinstance(data, dict) else []
-        message = f"unknown field(s): {', '.join(unknown)}"
-        try:
-            value = super().to_internal_value(data)
-        except ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                exc.detail.setdefault("non_field_errors", []).append(message)
-            raise
-        if unknown:
-            raise ValidationError({"non_field_errors": [message]})
-        return value
 
     def validate_symbol(self, value: str) -> str:
         value = value.strip().upper()
@@ -418,7 +404,7 @@ class BacktestReportView(APIView):
 # ------------------------------------------------------------------------------ live runs
 
 
-class StrategyRunCreateSerializer(serializers.Serializer):
+class StrategyRunCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     strategy = serializers.CharField(max_length=64, help_text="a name from /api/strategies/")
     symbol = serializers.CharField(max_length=16)
     params = PlainJSONField(required=False, default=dict)
