@@ -1,0 +1,91 @@
+"""The worker's bulk write paths (COPY on PostgreSQL, executemany on SQLite) store rows that the
+ORM reads back exactly and finds by value: timestamps to the microsecond (a whole second too,
+which SQLite's text form writes without a fraction), Decimals, UUIDs, positions and cash."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from trading_app.matching_worker.batch import BatchResult, FillRecord
+from trading_app.matching_worker.persistence import persist
+from trading_app.matching_worker.state import LiveOrder
+from trading_app.models import Account, Order, Position, Trade
+
+pytestmark = pytest.mark.django_db
+
+WHOLE_SECOND = datetime(2025, 1, 20, 15, 0, 0, tzinfo=UTC)
+WITH_MICROS = datetime(2025, 1, 20, 15, 0, 1, 250_001, tzinfo=UTC)
+
+
+def live(account, instrument, side, **fields) -> LiveOrder:
+    order = LiveOrder(
+        id=uuid.uuid4(),
+        account_id=account.id,
+        instrument_id=instrument.id,
+        symbol=instrument.symbol,
+        client_order_id=f"c-{uuid.uuid4().hex[:8]}",
+        side=side,
+        type="limit",
+        time_in_force="gtc",
+        qty=10,
+        limit_price=Decimal("189.50"),
+        stop_price=None,
+        created_at=WHOLE_SECOND,
+        origin="ws",
+        is_new_row=True,
+        updated_at=WHOLE_SECOND,
+    )
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return order
+
+
+def test_a_batch_reads_back_exactly(make_account, instruments):
+    alice, bob = make_account("alice")[0], make_account("bob")[0]
+    aapl = instruments["AAPL"]
+    maker = live(bob, aapl, "sell", status="new", seq=1, priority=1)
+    first = BatchResult()
+    first.touch(maker)
+    persist(first)
+
+    taker = live(alice, aapl, "buy", created_at=WITH_MICROS, updated_at=WITH_MICROS)
+    taker.seq = taker.priority = 2
+    for order in (maker, taker):
+        order.status, order.filled_qty = "filled", 10
+        order.filled_notional = Decimal("1895.00")
+        order.filled_at = order.updated_at = WITH_MICROS
+    second = BatchResult()
+    second.touch(maker, "status")
+    second.touch(taker)
+    second.fills.append(
+        FillRecord(7, "AAPL", aapl.id, Decimal("189.50"), 10, taker, maker, "buy", WITH_MICROS)
+    )
+    persist(second)
+
+    row = Order.objects.get(id=taker.id)
+    assert (row.status, row.filled_qty, row.filled_avg_price) == ("filled", 10, Decimal("189.5"))
+    assert (row.created_at, row.filled_at, row.limit_price) == (
+        WITH_MICROS,
+        WITH_MICROS,
+        Decimal("189.50"),
+    )
+    made = Order.objects.get(id=maker.id)
+    assert (made.created_at, made.updated_at, made.status) == (WHOLE_SECOND, WITH_MICROS, "filled")
+    # found by value, as filters and the export find them
+    assert Order.objects.filter(created_at=WHOLE_SECOND).get().id == maker.id
+    assert Order.objects.filter(filled_at=WITH_MICROS).count() == 2
+    assert Order.objects.filter(limit_price=Decimal("189.5"), side="buy").get().id == taker.id
+    trades = Trade.objects.filter(execution_id=7).order_by("liquidity")
+    assert [(t.account_id, t.side, t.liquidity, t.order_id) for t in trades] == [
+        (bob.id, "sell", "maker", maker.id),
+        (alice.id, "buy", "taker", taker.id),
+    ]
+    assert {t.timestamp for t in trades} == {WITH_MICROS}
+    assert Trade.objects.filter(timestamp=WITH_MICROS, price=Decimal("189.50")).count() == 2
+    position = Position.objects.get(account=alice, instrument=aapl)
+    assert (position.qty, position.avg_cost) == (10, Decimal("189.5"))
+    assert Position.objects.get(account=bob, instrument=aapl).qty == -10
+    assert Account.objects.get(pk=alice.pk).cash == Decimal("1000000") - Decimal("1895.00")
+    assert Account.objects.get(pk=bob.pk).cash == Decimal("1000000") + Decimal("1895.00")
