@@ -89,3 +89,31 @@ def test_a_batch_reads_back_exactly(make_account, instruments):
     assert Position.objects.get(account=bob, instrument=aapl).qty == -10
     assert Account.objects.get(pk=alice.pk).cash == Decimal("1000000") - Decimal("1895.00")
     assert Account.objects.get(pk=bob.pk).cash == Decimal("1000000") + Decimal("1895.00")
+
+
+def test_the_worker_keeps_no_query_log_under_debug_but_capture_still_works(
+    worker, make_account, settings
+):
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.worker.conftest import order_payload
+
+    account = make_account("carol")[0]
+    settings.DEBUG = True  # make run's default
+    reset_queries()
+
+    def batch(n: int) -> None:
+        body = {
+            **order_payload(limit_price="189.00"),
+            "id": str(uuid.uuid4()),
+            "account_id": account.id,
+        }
+        body["client_order_id"] = f"q{n}"
+        worker.process_batch([{"type": "orders.submit", "orders": [body]}])
+
+    batch(1)
+    assert connection.queries == []  # DEBUG alone: nothing recorded
+    with CaptureQueriesContext(connection) as captured:
+        batch(2)
+    assert any("trading_app_order" in q["sql"] for q in captured)  # asked for: recorded
