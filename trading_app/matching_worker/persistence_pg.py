@@ -2,8 +2,8 @@
 
 The ORM's bulk_create tops out near 19,000 rows/s here; COPY through psycopg 3 moves 150,000+.
 New orders and trades are copied straight into their tables; changed orders are copied into a
-temporary table and applied with one UPDATE ... FROM. Same transaction, same rows as the ORM
-path in persistence.py (which SQLite uses), so the tests hold for both.
+temporary table and applied with one UPDATE ... FROM. Same transaction, same rows as SQLite's
+path (persistence_sqlite.py), so the tests hold for both.
 """
 
 from __future__ import annotations
