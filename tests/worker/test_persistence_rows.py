@@ -117,3 +117,41 @@ def test_the_worker_keeps_no_query_log_under_debug_but_capture_still_works(
     with CaptureQueriesContext(connection) as captured:
         batch(2)
     assert any("trading_app_order" in q["sql"] for q in captured)  # asked for: recorded
+
+
+def test_existing_client_order_ids_across_chunks(make_account, instruments):
+    """Duplicate detection reads exactly the asked (account, client_order_id) pairs, in chunks."""
+    from trading_app.matching_worker import persistence_sqlite
+    from trading_app.matching_worker.persistence import existing_client_order_ids
+
+    accounts = [make_account(f"u{n}")[0] for n in range(3)]
+    batch = BatchResult()
+    stored = {}
+    for n in range(5):
+        order = live(accounts[n % 3], instruments["AAPL"], "buy", status="new", seq=n + 1)
+        order.client_order_id = f"dup-{n}"
+        batch.touch(order)
+        stored[(order.account_id, order.client_order_id)] = (order.id, "new")
+    persist(batch)
+    asked = [(a.id, f"dup-{n}") for a in accounts for n in range(5)]  # 15 pairs, 5 stored
+    asked += [(accounts[0].id, f"other-{n}") for n in range(persistence_sqlite.KEYS_PER_QUERY * 2)]
+    assert existing_client_order_ids(asked) == stored
+
+
+def test_a_fill_on_an_existing_position_reads_it_back(make_account, instruments):
+    alice, bob = make_account("alice")[0], make_account("bob")[0]
+    aapl = instruments["AAPL"]
+    for qty, price in ((10, "189.50"), (5, "190.00")):
+        maker = live(bob, aapl, "sell", status="filled", filled_qty=qty, qty=qty)
+        taker = live(alice, aapl, "buy", status="filled", filled_qty=qty, qty=qty)
+        batch = BatchResult()
+        batch.touch(maker)
+        batch.touch(taker)
+        batch.fills.append(
+            FillRecord(qty, "AAPL", aapl.id, Decimal(price), qty, taker, maker, "buy", WITH_MICROS)
+        )
+        persist(batch)
+    position = Position.objects.get(account=alice, instrument=aapl)
+    assert position.qty == 15
+    assert position.avg_cost == Decimal("189.666667")  # (1895 + 950) / 15, 6 places
+    assert Position.objects.get(account=bob, instrument=aapl).qty == -15

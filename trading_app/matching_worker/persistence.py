@@ -17,7 +17,7 @@ from django.utils import timezone
 from trading_app.matching_worker import persistence_pg as pg
 from trading_app.matching_worker import persistence_sqlite as sqlite
 from trading_app.matching_worker.batch import BatchResult
-from trading_app.models import Instrument, Order, Position
+from trading_app.models import Instrument
 from trading_app.services.position_math import ZERO, apply_fill, cash_delta
 
 
@@ -40,15 +40,8 @@ def _apply_positions(per_position) -> dict[tuple[int, int], int]:
         return {}
     keys = sorted(per_position)  # a stable lock order: two writers never deadlock
     postgres = connection.vendor == "postgresql"
-    if postgres:
-        current = pg.lock_positions(keys)
-    else:  # SQLite: the transaction holds the database's write lock already
-        current = {
-            (p.account_id, p.instrument_id): (p.qty, p.avg_cost, p.realized_pnl)
-            for p in Position.objects.filter(
-                account_id__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys}
-            )
-        }
+    # PostgreSQL locks the rows; SQLite's transaction holds the database's write lock already.
+    current = pg.lock_positions(keys) if postgres else sqlite.current_positions(keys)
     values: dict[tuple[int, int], tuple] = {}
     for key in keys:
         qty, avg, realized = current.get(key, (0, ZERO, ZERO))
@@ -95,8 +88,4 @@ def existing_client_order_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, st
         return {}
     if connection.vendor == "postgresql":
         return pg.existing_client_order_ids(keys)
-    wanted = set(keys)
-    rows = Order.objects.filter(
-        account_id__in={a for a, _ in keys}, client_order_id__in={c for _, c in keys}
-    ).values_list("account_id", "client_order_id", "id", "status")
-    return {(a, c): (oid, st) for a, c, oid, st in rows if (a, c) in wanted}
+    return sqlite.existing_client_order_ids(keys)

@@ -26,6 +26,9 @@ from trading_app.matching_worker.persistence_pg import (
     TRADE_TABLE,
 )
 from trading_app.matching_worker.state import LiveOrder
+from trading_app.models import Position
+
+KEYS_PER_QUERY = 400  # (a, b) pairs per row-value IN: 800 parameters, under any SQLite's limit
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
@@ -154,3 +157,41 @@ def upsert_positions(values: dict[tuple[int, int], tuple], now: datetime) -> Non
 def move_cash(deltas: dict[int, object]) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(MOVE_CASH, [(delta, account) for account, delta in deltas.items()])
+
+
+def _pairs_in(keys: list[tuple], sql: str):
+    """Run `sql` (with {pairs}: a row-value IN list) over keys in chunks; yield the rows."""
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        pairs = ", ".join(["(%s, %s)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        yield sql.format(pairs=pairs), params
+
+
+def current_positions(keys: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+    """(qty, avg_cost, realized) of exactly these positions (the ORM's IN x IN filter read every
+    position of every account in the batch); Decimals through the model's own converters."""
+    found = {}
+    sql = (
+        f"SELECT id, account_id, instrument_id, qty, avg_cost, realized_pnl FROM {POSITION_TABLE} "
+        "WHERE (account_id, instrument_id) IN (VALUES {pairs})"
+    )
+    for query, params in _pairs_in(keys, sql):
+        for p in Position.objects.raw(query, params):
+            found[(p.account_id, p.instrument_id)] = (p.qty, p.avg_cost, p.realized_pnl)
+    return found
+
+
+def existing_client_order_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
+    """(account, client_order_id) -> (order id, status) for those already stored."""
+    found = {}
+    sql = (
+        f"SELECT account_id, client_order_id, id, status FROM {ORDER_TABLE} "
+        "WHERE (account_id, client_order_id) IN (VALUES {pairs})"
+    )
+    with connection.cursor() as cursor:
+        for query, params in _pairs_in(keys, sql):
+            cursor.execute(query, params)
+            for account, coid, oid, status in cursor.fetchall():
+                found[(account, coid)] = (UUID(oid), status)
+    return found
