@@ -6,6 +6,9 @@ the simulated price feed and market in-process), after migrate + bootstrap_demo.
 a few resting orders over REST so that the book has depth at once, then logs in as demo, connects to AAPL,
 waits for price ticks and the depth chart, places an order from the ticket and sees it in the
 open orders, cancels it, and saves a screenshot (MONITOR_SCREENSHOT, default /tmp/monitor.png).
+It then switches to an unknown ticker: every figure of the previous one clears and the server's
+error shows. A second test feeds the open-orders panel 200 orders of 1,234 (routed in the
+browser, no 1,234 real orders) after a first load that fails as while the server is down.
 """
 
 from __future__ import annotations
@@ -147,6 +150,21 @@ def seed_book(server: LiveServer) -> None:
     )
 
 
+def watch_problems(page, problems: list[str], *, ignore_console: str | None = None) -> None:
+    """Page errors, console errors (but those matching ignore_console) and HTTP errors."""
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console: {msg.text}")
+        if msg.type == "error" and not (ignore_console and re.search(ignore_console, msg.text))
+        else None,
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+    )
+
+
 def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -157,15 +175,7 @@ def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) 
         )
         page = browser.new_page(viewport={"width": 1440, "height": 1100})
         problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on(
-            "console",
-            lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
-        page.on(
-            "response",
-            lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
-        )
+        watch_problems(page, problems)
         try:
             # anonymous: the page works, without the ticket
             page.goto(monitor_server.base + "/web/monitor/")
@@ -265,11 +275,148 @@ def test_monitor_page_prices_depth_and_order_ticket(monitor_server: LiveServer) 
             page.click("#resume-account")
             expect(page.locator("#halt-status")).to_contain_text("resumed")
             expect(page.locator("#halt-account")).to_be_visible()
+            expect(page.locator("#ticket-status")).to_have_text("")  # the refusal is history
             page.click("#place-order")
             expect(page.locator("#ticket-status")).to_contain_text("Accepted")
+
+            # switching to an unknown ticker: nothing of AAPL's stays to read as NOPE's, and the
+            # server's error (an error frame, then close 4404, no reconnecting) shows
+            expect(page.locator("#moving-average")).to_have_text(re.compile(r"^\d"))
+            expect(page.locator("#best-quote")).to_have_text(
+                re.compile(r"bid \d.* ask \d"), timeout=10_000
+            )
+            page.fill("#ticker", "nope")
+            page.click("#connect")
+            expect(page.locator("#ticker-error")).to_be_visible(timeout=10_000)
+            expect(page.locator("#ticker-error")).to_contain_text("NOPE")
+            expect(page.locator("#ticker-error")).to_contain_text("unknown")
+            expect(page.locator("#status-prices")).to_have_attribute("title", "closed (4404)")
+            expect(page.locator("#status-book")).to_have_attribute("title", "closed (4404)")
+            for figure in ("#last-price", "#moving-average", "#change-1m"):
+                expect(page.locator(figure)).to_have_text("–")
+            expect(page.locator("#best-quote")).to_have_text("bid – / ask –")
+            expect(page.locator("#ticket-status")).to_have_text("")
+            expect(page.locator("#ticket-symbol")).to_have_text("NOPE")
+            expect(page.locator("#trades tbody tr")).to_have_count(0)
+            expect(page.locator("#alerts li")).to_have_text(["No alerts yet."])
+            expect(page.locator("#price-chart")).to_have_attribute("data-points", "0")
+            expect(page.locator("#depth-chart")).to_have_attribute("data-levels", "0")
+            assert page.evaluate(
+                "Chart.getChart('price-chart').data.datasets.every((d) => d.data.length === 0)"
+            )
+            # the empty chart's x axis has no labels (not 00:00:00 six times)
+            assert page.evaluate(
+                "Chart.getChart('price-chart').scales.x.ticks.every((t) => !t.label)"
+            )
+            page.wait_for_timeout(1000)  # no reconnecting to an unknown ticker
+            expect(page.locator("#status-prices")).to_have_class(re.compile(r"\boff\b"))
+            expect(page.locator("#ticker-error")).to_be_visible()
+            # and back to a listed one: the error goes
+            page.fill("#ticker", "AAPL")
+            page.click("#connect")
+            expect(page.locator("#ticker-error")).to_be_hidden()
+            expect(page.locator("#status-prices")).to_have_class(
+                re.compile(r"\bon\b"), timeout=10_000
+            )
         except Exception:
             page.screenshot(path=SCREENSHOT.replace(".png", "-failed.png"), full_page=True)
             print(monitor_server.log.read_text()[-4000:])
+            raise
+        finally:
+            browser.close()
+    assert not problems, problems
+
+
+def login(page, base: str) -> None:
+    page.goto(base + "/web/login/?next=/web/monitor/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url("**/web/monitor/**")
+
+
+def test_open_orders_count_scroll_box_and_server_down(monitor_server: LiveServer) -> None:
+    """More open orders than one page: a count and a scrolling box of bounded height. The list
+    is routed in the browser (200 of 1,234), after a first load that fails as while the server
+    is down: no uncaught "Failed to fetch"."""
+    from playwright.sync_api import expect, sync_playwright
+
+    total = 1234
+    fake = {
+        "count": total,
+        "next": "/api/orders/?page=2&page_size=200&status=open",
+        "previous": None,
+        "results": [
+            {
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "client_order_id": f"fake-{i}",
+                "symbol": "AAPL",
+                "side": "buy",
+                "type": "limit",
+                "qty": "1",
+                "filled_qty": "0",
+                "limit_price": f"{100 + i / 100:.2f}",
+                "status": "new",
+            }
+            for i in range(200)
+        ],
+    }
+    mode = {"orders": "down"}
+    calls: list[str] = []
+
+    def orders_route(route) -> None:
+        calls.append(mode["orders"])
+        if mode["orders"] == "down":
+            route.abort("connectionrefused")
+        else:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(fake))
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1100})
+        problems: list[str] = []
+        # the refused requests are logged by chromium itself ("Failed to load resource")
+        watch_problems(page, problems, ignore_console=r"Failed to load resource: net::ERR_")
+        page.route(re.compile(r"/api/orders/\?status=open"), orders_route)
+        try:
+            login(page, monitor_server.base)
+            expect(page.locator("#status-orders")).to_have_class(
+                re.compile(r"\bon\b"), timeout=10_000
+            )
+            page.wait_for_function("document.getElementById('open-orders-count') !== null")
+            deadline = time.monotonic() + 10
+            while "down" not in calls and time.monotonic() < deadline:
+                page.wait_for_timeout(50)
+            assert calls and calls[0] == "down", calls
+            page.wait_for_timeout(300)  # the rejected fetch settles (uncaught, it was a page error)
+            assert not problems, problems
+
+            # the orders socket reconnects (a server restart): the list loads, one page of it
+            mode["orders"] = "up"
+            page.evaluate("window.monitorState.ordersStream.ws.close()")
+            expect(page.locator("#open-orders tbody tr")).to_have_count(200, timeout=10_000)
+            expect(page.locator("#open-orders-count")).to_have_text("showing 200 of 1,234")
+
+            box = page.locator("#open-orders-box")
+            height = box.bounding_box()["height"]
+            assert height <= 400, height
+            scroll = page.evaluate(
+                "(() => { const b = document.getElementById('open-orders-box');"
+                " return [b.scrollHeight, b.clientHeight, getComputedStyle(b).overflowY]; })()"
+            )
+            assert scroll[0] > scroll[1] * 3 and scroll[2] == "auto", scroll
+            # the page stays short: the account panel is not pushed out of reach
+            page_height = page.evaluate("document.documentElement.scrollHeight")
+            assert page_height < 2000, page_height
+            account = page.locator("#account-panel").bounding_box()
+            assert account["y"] < 1600, account
+            # the header stays in view while the list scrolls
+            box.evaluate("b => { b.scrollTop = b.scrollHeight; }")
+            expect(page.locator("#open-orders thead th").first).to_be_in_viewport()
+        except Exception:
+            page.screenshot(path=SCREENSHOT.replace(".png", "-orders-failed.png"), full_page=True)
             raise
         finally:
             browser.close()

@@ -10,6 +10,7 @@
   const MAX_PRICE_POINTS = 900;
   const MAX_TRADES = 40;
   const MAX_ALERTS = 50;
+  const OPEN_ORDERS_PAGE = 200;
   const css = getComputedStyle(document.documentElement);
   const GREEN = css.getPropertyValue("--green").trim() || "#26a69a";
   const RED = css.getPropertyValue("--red").trim() || "#ef5350";
@@ -24,7 +25,8 @@
     pending: new Map(), // client_order_id -> performance.now() at submit
     cancelling: new Set(), // ids of orders this page asked to cancel
     latencies: [],
-    openOrders: new Map(), // order id -> order
+    openOrders: new Map(), // order id -> order (the first OPEN_ORDERS_PAGE of them)
+    openOrdersTotal: 0, // how many are open in all (the API's count, kept up by the stream)
     priceMessages: 0,
     bookMessages: 0,
   };
@@ -51,7 +53,10 @@
         setPill(this.name, "on");
         this.onOpen(this);
       };
-      ws.onmessage = (event) => this.onMessage(JSON.parse(event.data), this);
+      ws.onmessage = (event) => {
+        if (this.stopped) return; // a frame of the ticker the page has just left
+        this.onMessage(JSON.parse(event.data), this);
+      };
       ws.onclose = (event) => {
         setPill(this.name, "off", event.code ? `closed (${event.code})` : "closed");
         if (this.stopped || event.code === 4401 || event.code === 4404) return;
@@ -80,11 +85,18 @@
   // ---------------------------------------------------------------- charts
 
   const timeLabel = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
-  const baseScales = (xTitle) => ({
+  // No labels on an empty chart: its default 0..1 axis would read 00:00:00 (or 0.00) six times.
+  const baseScales = (format) => ({
     x: {
       type: "linear",
       grid: { color: GRID },
-      ticks: { color: TICK, maxTicksLimit: 8, callback: xTitle },
+      ticks: {
+        color: TICK,
+        maxTicksLimit: 8,
+        callback(value) {
+          return this.chart.data.datasets.some((d) => d.data.length) ? format(value) : "";
+        },
+      },
     },
     y: { grid: { color: GRID }, ticks: { color: TICK } },
   });
@@ -166,7 +178,14 @@
       $("price-source").textContent = `feed: ${m.provider ?? "down"}${m.reason ? " (" + m.reason + ")" : ""}`;
     } else if (m.type === "error") {
       $("price-source").textContent = m.message || m.code;
+      showTickerError(m);
     }
+  }
+
+  function showTickerError(m) {
+    const el = $("ticker-error");
+    el.textContent = m.code === "unknown_symbol" ? `${state.ticker}: ${m.message || "unknown ticker"}` : m.message || m.code;
+    el.hidden = false;
   }
 
   function addAlert(m) {
@@ -201,6 +220,7 @@
     }
     if (m.type === "error") {
       $("book-sequence").textContent = m.message || m.code;
+      showTickerError(m);
       return;
     }
     if (m.type === "l2update") {
@@ -274,14 +294,31 @@
     priceChart.data.datasets.forEach((d) => (d.data = []));
     state.book = { bids: new Map(), asks: new Map(), sequence: 0 };
     drawDepth();
+    $("price-chart").dataset.points = "0";
     $("alerts").innerHTML = '<li class="empty">No alerts yet.</li>';
     $("trades").tBodies[0].textContent = "";
-    $("last-price").textContent = "–";
+    // Every figure of the previous ticker goes: none of it may read as the new one's.
+    for (const id of ["last-price", "moving-average", "change-1m"]) {
+      $(id).textContent = "–";
+      $(id).className = "";
+    }
+    $("best-quote").textContent = "bid – / ask –";
     $("price-source").textContent = "connecting…";
+    $("ticker-error").textContent = "";
+    $("ticker-error").hidden = true;
+    redraw();
     if ($("ticket-symbol")) $("ticket-symbol").textContent = ticker;
+    clearTicketStatus();
     history.replaceState(null, "", `?ticker=${encodeURIComponent(ticker)}`);
     priceStream = new Stream("prices", `${wsBase}/ws/stocks/${ticker}/`, onPrice);
     bookStream = new Stream("book", `${wsBase}/ws/market_data/${ticker}/?depth=${config.depth}`, onBook);
+  }
+
+  function clearTicketStatus() {
+    const el = $("ticket-status");
+    if (!el) return;
+    el.textContent = "";
+    el.className = "status";
   }
 
   $("connect-form").addEventListener("submit", (event) => {
@@ -365,8 +402,17 @@
       }
       if (m.type === "trade_update") {
         const o = m.order;
-        if (["new", "partially_filled", "accepted"].includes(o.status)) state.openOrders.set(o.id, o);
-        else state.openOrders.delete(o.id);
+        const known = state.openOrders.has(o.id);
+        if (["new", "partially_filled", "accepted"].includes(o.status)) {
+          state.openOrders.set(o.id, o);
+          if (!known) state.openOrdersTotal += 1;
+        } else {
+          state.openOrders.delete(o.id);
+          if (known) state.openOrdersTotal -= 1;
+          // One of the open orders past the first page (not loaded here) may have closed:
+          // the count is read again.
+          else if (state.openOrdersTotal > state.openOrders.size) reloadOpenOrdersSoon();
+        }
         renderOpenOrders();
         if (m.event === "fill" || m.event === "partial_fill") loadPositions();
         // The ticket speaks of this page's orders only: the account's other orders (a live
@@ -390,15 +436,33 @@
       }
     }
 
+    // The first OPEN_ORDERS_PAGE open orders are listed; the API's count tells how many there
+    // are in all ("showing 200 of 1,234"). The stream keeps both up to date between loads.
     async function loadOpenOrders() {
-      const response = await fetch("/api/orders/?status=open&page_size=200", { credentials: "same-origin" });
-      if (!response.ok) return;
-      const data = await response.json();
-      state.openOrders = new Map((data.results || data).map((o) => [o.id, o]));
+      let data;
+      try {
+        const response = await fetch(`/api/orders/?status=open&page_size=${OPEN_ORDERS_PAGE}`, { credentials: "same-origin" });
+        if (!response.ok) return;
+        data = await response.json();
+      } catch (err) {
+        return; /* the server restarts: the orders socket reloads on reconnecting */
+      }
+      const results = data.results || data;
+      state.openOrders = new Map(results.map((o) => [o.id, o]));
+      state.openOrdersTotal = typeof data.count === "number" ? data.count : results.length;
       renderOpenOrders();
+    }
+    let openOrdersTimer = null;
+    function reloadOpenOrdersSoon() {
+      clearTimeout(openOrdersTimer);
+      openOrdersTimer = setTimeout(loadOpenOrders, 1000);
     }
 
     function renderOpenOrders() {
+      const shown = state.openOrders.size;
+      const total = Math.max(state.openOrdersTotal, shown);
+      $("open-orders-count").textContent =
+        total > shown ? `showing ${shown.toLocaleString()} of ${total.toLocaleString()}` : `${shown.toLocaleString()} open`;
       const body = $("open-orders").tBodies[0];
       body.textContent = "";
       for (const o of state.openOrders.values()) {
@@ -440,9 +504,13 @@
     function loadPositions() {
       clearTimeout(positionsTimer);
       positionsTimer = setTimeout(async () => {
-        const response = await fetch("/api/portfolio/", { credentials: "same-origin" });
-        if (!response.ok) return;
-        renderPortfolio(await response.json());
+        try {
+          const response = await fetch("/api/portfolio/", { credentials: "same-origin" });
+          if (!response.ok) return;
+          renderPortfolio(await response.json());
+        } catch (err) {
+          /* the server restarts: try again at the next tick */
+        }
       }, 150);
     }
     setInterval(loadPositions, 2000);
@@ -488,13 +556,22 @@
       return match ? decodeURIComponent(match[1]) : "";
     }
     async function haltOrResume(action) {
-      const response = await fetch(`/api/risk/${action}/`, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ scope: "account", reason: action === "halt" ? "halted from the monitor page" : "" }),
-      });
+      let response;
+      try {
+        response = await fetch(`/api/risk/${action}/`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({ scope: "account", reason: action === "halt" ? "halted from the monitor page" : "" }),
+        });
+      } catch (err) {
+        $("halt-status").textContent = `${action} failed: the server does not answer`;
+        $("halt-status").className = "status error";
+        return;
+      }
       const body = await response.json().catch(() => ({}));
+      // The ticket's last word ("Rejected: ACCOUNT_HALTED") is stale once trading resumes.
+      if (response.ok && action === "resume") clearTicketStatus();
       $("halt-status").textContent = response.ok
         ? action === "halt" ? "Halted: open orders canceled, new ones refused." : "Trading resumed."
         : `${action} failed: ${body.detail || JSON.stringify(body)}`;
