@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: serve waits for the requests it counts before stopping the event loop they need.
+    "trading_app.inflight.InFlightRequestsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so that it sees the APPEND_SLASH redirect rather than the 404.

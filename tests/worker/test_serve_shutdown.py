@@ -82,3 +82,91 @@ def test_sigterm_withdraws_the_simulators_orders_before_the_worker_stops(var_dir
             server.kill()
             server.wait(10)
     assert open_simulator_orders(db) == 0, log.read_text()[-3000:]
+
+
+def test_sigterm_under_rest_load_answers_or_refuses_and_exits(var_dir: Path) -> None:
+    """Clients keep POSTing orders while serve is told to stop: it must exit (it once hung for
+    good, request threads waiting on the stopped event loop), and every order it answered 201
+    for must be in the database."""
+    import json
+    import threading
+    import uuid
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(TRADINGSIM_VAR_DIR=str(var_dir), SIMULATE="0")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run(
+        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    boot = subprocess.run(
+        [*manage, "bootstrap_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    token = next(
+        line.split("demo token:")[1].strip()
+        for line in boot.stdout.splitlines()
+        if "demo token:" in line
+    )
+    port = free_port()
+    log = var_dir / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    accepted: list[str] = []
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def post_orders(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            coid = f"t{n}-{i}-{uuid.uuid4().hex[:6]}"
+            body = {"symbol": "AAPL", "side": "buy", "type": "limit", "qty": 1,
+                    "limit_price": "185.00", "time_in_force": "gtc", "client_order_id": coid}  # fmt: skip
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/orders/",
+                data=json.dumps(body).encode(),
+                headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    statuses.append(response.status)
+                    if response.status == 201:
+                        accepted.append(coid)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+            except OSError:
+                time.sleep(0.05)  # refused or cut off: the server is going away
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.3)
+        clients = [threading.Thread(target=post_orders, args=(n,)) for n in range(4)]
+        for client in clients:
+            client.start()
+        while len(accepted) < 40:
+            assert time.monotonic() < deadline, (statuses[-10:], log.read_text()[-3000:])
+            time.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("serve did not exit within 30 s of SIGTERM\n" + log.read_text()[-3000:])
+    finally:
+        stop.set()
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    for client in clients:
+        client.join(10)
+    assert set(statuses) <= {201, 503}, sorted(set(statuses))
+    with sqlite3.connect(var_dir / "db.sqlite3", timeout=10) as conn:
+        stored = {row[0] for row in conn.execute("SELECT client_order_id FROM trading_app_order")}
+    assert set(accepted) <= stored

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
 
 log = logging.getLogger("tradingsim.serve")
+REQUEST_DRAIN_SECONDS = 10.0  # what a running request gets to finish once SIGTERM arrived
 
 
 class Command(BaseCommand):
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             self._banner(opts["host"], opts["port"], [n for n, _ in services])
 
         async def stop_in_order():
+            await _finish_requests(REQUEST_DRAIN_SECONDS)
             stop.set()
             if tasks:
                 await asyncio.wait(tasks, timeout=10)
@@ -73,6 +75,7 @@ class Command(BaseCommand):
             application_close_timeout=10,
             verbosity=0,
         ).run()
+        _exit_past_stuck_threads()
 
     def _banner(self, host: str, port: int, services: list[str]) -> None:
         from rest_framework.authtoken.models import Token
@@ -92,6 +95,51 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+
+async def _finish_requests(timeout: float) -> None:
+    """Refuse new HTTP requests (503) and give the running ones `timeout` s to finish, while
+    the event loop and the matching worker they may be talking to still run."""
+    from trading_app.inflight import requests
+
+    requests.start_draining()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while requests.count and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if requests.count:
+        log.warning(
+            "%d request(s) still running after %.0f s; stopping anyway", requests.count, timeout
+        )
+
+
+def _exit_past_stuck_threads(grace: float = 5.0) -> None:
+    """The services have stopped and the database holds everything. At exit the interpreter
+    joins every thread-pool thread; one that still waits on the stopped event loop (a request
+    that outlived the drain) would hold the process forever. Do that join first, in a helper
+    thread, and if it has not finished after `grace` seconds, exit without it."""
+    import os
+    import sys
+    import threading
+    from concurrent.futures import thread as pool_threads
+
+    join_all = getattr(pool_threads, "_python_exit", None)
+    if join_all is None:  # another Python: leave the exit to the interpreter
+        return
+    joined = threading.Event()
+
+    def join() -> None:
+        join_all()
+        joined.set()
+
+    threading.Thread(target=join, name="exit-join", daemon=True).start()
+    if joined.wait(grace):
+        return
+    log.warning("a request thread is stuck on the stopped event loop: exiting without it")
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _report_end(name: str, task: asyncio.Task) -> None:
