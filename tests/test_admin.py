@@ -306,3 +306,45 @@ def test_an_order_page_shows_its_fills_inline_and_cannot_be_added(staff_client, 
     assert response.status_code == 200
     assert "190.10" in response.content.decode()
     assert staff_client.get("/admin/trading_app/order/add/").status_code == 403
+
+
+def account_form(account, **changes) -> dict:
+    data = {
+        "user": account.user_id,
+        "halted_reason": account.halted_reason,
+        "cash_adjustment": "",
+        **changes,
+    }
+    if account.halted:
+        data.setdefault("halted", "on")
+    return data
+
+
+def test_saving_an_account_page_never_writes_back_a_stale_cash(staff_client, alice):
+    """The page is opened, a fill moves the cash, the page is saved: the fill's cash stays."""
+    from trading_app.models import Account
+
+    account = alice[0]
+    url = f"/admin/trading_app/account/{account.pk}/change/"
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert 'name="cash"' not in page.content.decode()  # read-only: shown, not a form field
+    Account.objects.filter(pk=account.pk).update(cash=Decimal("12345.67"))  # a fill, meanwhile
+    response = staff_client.post(url, account_form(account, halted_reason="checked by ops"))
+    assert response.status_code == 302, response.content
+    account.refresh_from_db()
+    assert (account.cash, account.halted_reason) == (Decimal("12345.67"), "checked by ops")
+
+
+def test_a_cash_adjustment_is_added_to_the_cash_at_save_time(staff_client, alice):
+    from trading_app.models import Account, RiskChange
+
+    account = alice[0]
+    url = f"/admin/trading_app/account/{account.pk}/change/"
+    Account.objects.filter(pk=account.pk).update(cash=Decimal("1000.00"))
+    before = RiskChange.objects.filter(account_id=account.pk).count()
+    response = staff_client.post(url, account_form(account, cash_adjustment="-250.50"))
+    assert response.status_code == 302, response.content
+    account.refresh_from_db()
+    assert account.cash == Decimal("749.50")
+    assert RiskChange.objects.filter(account_id=account.pk).count() == before + 1  # gate told

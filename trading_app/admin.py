@@ -2,6 +2,7 @@
 
 import csv
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponse
 
@@ -170,19 +171,43 @@ class PositionAdmin(admin.ModelAdmin):
     readonly_fields = ["account", "instrument", "qty", "avg_cost", "realized_pnl", "updated_at"]
 
 
+class AccountForm(forms.ModelForm):
+    cash_adjustment = forms.DecimalField(
+        required=False,
+        max_digits=20,
+        decimal_places=2,
+        help_text="Added to the cash as it is when you save (negative to take cash away). The "
+        "balance itself is not editable: the matching worker moves it with every fill, and a "
+        "balance written back from this page would undo the fills since it was opened.",
+    )
+
+    class Meta:
+        model = Account
+        fields = ["user", "halted", "halted_reason"]
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
     list_display = ["user", "cash", "halted", "halted_reason", "created_at"]
     list_filter = ["halted"]
     search_fields = ["user__username"]
     actions = ["halt_accounts", "resume_accounts"]
+    readonly_fields = ["cash"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "cash" in form.changed_data:  # halts reach the gate by a trigger
-            from trading_app.risk.changes import note_risk_change
+        from trading_app.services.accounts import adjust_cash
 
-            note_risk_change([obj.pk])
+        if change:
+            # Only what the form changed: a full save would write back the cash it loaded.
+            fields = [f for f in form.changed_data if f in AccountForm.Meta.fields]
+            if fields:
+                obj.save(update_fields=fields)  # halts reach the risk gate by a trigger
+        else:
+            super().save_model(request, obj, form, change)
+        amount = form.cleaned_data.get("cash_adjustment")
+        if amount:
+            obj.cash = adjust_cash(obj.pk, amount)
 
     @admin.action(description="Halt trading for the selected accounts (cancels their open orders)")
     def halt_accounts(self, request, queryset):

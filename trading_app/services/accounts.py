@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from trading_app.models import Account
@@ -48,3 +49,15 @@ def account_for_user(user) -> Account:
     """The user's account, created empty on first use (e.g. a superuser made by createsuperuser)."""
     account, _ = Account.objects.get_or_create(user=user)
     return account
+
+
+@transaction.atomic
+def adjust_cash(account_id: int, amount: Decimal) -> Decimal:
+    """Add `amount` (negative: take it) to an account's cash and return the new balance.
+
+    A delta in SQL, never a balance written back: the matching worker moves cash with every
+    fill, and a balance read earlier (an admin form left open) would undo those fills.
+    """
+    Account.objects.filter(pk=account_id).update(cash=F("cash") + amount)
+    note_risk_change([account_id])  # the risk gate re-reads the account next batch
+    return Account.objects.values_list("cash", flat=True).get(pk=account_id)

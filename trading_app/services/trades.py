@@ -6,11 +6,10 @@ Exchange fills are written only by the matching worker and are never edited here
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from trading_app.models import Account, Instrument, Position, Trade, TradeSource
-from trading_app.risk.changes import note_risk_change
+from trading_app.services.accounts import adjust_cash
 from trading_app.services.position_math import apply_fill, cash_delta
 
 # Account.cash and Position.realized_pnl hold 16 integer digits; one trade may move at most this
@@ -38,8 +37,7 @@ def _rebuild_position(account: Account, instrument: Instrument) -> None:
 
 
 def _move_cash(account: Account, amount: Decimal) -> None:
-    Account.objects.filter(pk=account.pk).update(cash=F("cash") + amount)
-    note_risk_change([account.pk])  # the risk gate re-reads cash and positions next batch
+    adjust_cash(account.pk, amount)  # the risk gate re-reads cash and positions next batch
 
 
 @transaction.atomic
