@@ -155,3 +155,35 @@ def test_a_fill_on_an_existing_position_reads_it_back(make_account, instruments)
     assert position.qty == 15
     assert position.avg_cost == Decimal("189.666667")  # (1895 + 950) / 15, 6 places
     assert Position.objects.get(account=bob, instrument=aapl).qty == -15
+
+
+def test_each_fill_report_carries_the_position_right_after_that_fill(
+    worker, make_account, settings
+):
+    from tests.worker.conftest import order_payload
+
+    settings.RISK_CHECKS_ENABLED = False
+    alice, bob = make_account("alice")[0], make_account("bob")[0]
+
+    def order(account, n, **fields):
+        body = {**order_payload(**fields), "id": str(uuid.uuid4()), "account_id": account.id}
+        body["client_order_id"] = f"p{n}"
+        return body
+
+    worker.process_batch(
+        [
+            {
+                "type": "orders.submit",
+                "orders": [order(bob, 0, side="sell", qty=3, limit_price="189.00")],
+            }
+        ]
+    )
+    buys = [order(alice, n, type="market", qty=1, time_in_force="day") for n in (1, 2, 3)]
+    result = worker.process_batch([{"type": "orders.submit", "orders": buys}])
+    seen = {
+        account: [
+            r["position_qty"] for a, r in result.reports if a == account and "execution_id" in r
+        ]
+        for account in (alice.id, bob.id)
+    }
+    assert seen == {alice.id: [1, 2, 3], bob.id: [-1, -2, -3]}

@@ -22,20 +22,24 @@ from trading_app.services.position_math import ZERO, apply_fill, cash_delta
 
 
 def _fills_by_position(result: BatchResult):
-    """(account, instrument) -> [(signed qty, price)] in execution order, and cash per account."""
-    per_position: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
+    """(account, instrument) -> [(signed qty, price, execution id)] in execution order, and
+    cash per account."""
+    per_position: dict[tuple[int, int], list[tuple[int, Decimal, int]]] = defaultdict(list)
     cash: dict[int, Decimal] = defaultdict(Decimal)
     for f in result.fills:
         maker_side = "sell" if f.taker_side == "buy" else "buy"
         for order, side in ((f.taker, f.taker_side), (f.maker, maker_side)):
             signed = f.qty if side == "buy" else -f.qty
-            per_position[(order.account_id, f.instrument_id)].append((signed, f.price))
+            per_position[(order.account_id, f.instrument_id)].append(
+                (signed, f.price, f.execution_id)
+            )
             cash[order.account_id] += cash_delta(side, f.qty, f.price)
     return per_position, cash
 
 
 def _apply_positions(per_position) -> dict[tuple[int, int], int]:
-    """Apply the batch's fills to the locked positions; return the resulting quantities."""
+    """Apply the batch's fills to the locked positions; return the position quantity right
+    after each fill, by (account, execution id) (an account is on one side of a fill only)."""
     if not per_position:
         return {}
     keys = sorted(per_position)  # a stable lock order: two writers never deadlock
@@ -43,16 +47,18 @@ def _apply_positions(per_position) -> dict[tuple[int, int], int]:
     # PostgreSQL locks the rows; SQLite's transaction holds the database's write lock already.
     current = pg.lock_positions(keys) if postgres else sqlite.current_positions(keys)
     values: dict[tuple[int, int], tuple] = {}
+    after_fill: dict[tuple[int, int], int] = {}
     for key in keys:
         qty, avg, realized = current.get(key, (0, ZERO, ZERO))
-        for signed, price in per_position[key]:
+        for signed, price, execution_id in per_position[key]:
             qty, avg, realized = apply_fill(qty, avg, realized, signed, price)
+            after_fill[(key[0], execution_id)] = qty
         values[key] = (qty, avg, realized)
     if postgres:
         pg.upsert_positions(values)
     else:
         sqlite.upsert_positions(values, timezone.now())
-    return {key: v[0] for key, v in values.items()}
+    return after_fill
 
 
 def _move_cash(cash: dict[int, Decimal]) -> None:
@@ -65,7 +71,8 @@ def _move_cash(cash: dict[int, Decimal]) -> None:
 
 
 def persist(result: BatchResult) -> dict[tuple[int, int], int]:
-    """Write the batch atomically; return the position quantities after it (for reports)."""
+    """Write the batch atomically; return each fill's position quantity after it, by
+    (account, execution id), for the fill reports."""
     per_position, cash = _fills_by_position(result)
     with transaction.atomic():
         if connection.vendor == "postgresql":

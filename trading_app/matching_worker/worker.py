@@ -514,11 +514,11 @@ class MatchingWorker:
                 }
             )
         for account_id, report in result.reports:
-            if "execution_id" in report:
-                symbol = report["order"]["symbol"]
-                key = (account_id, self.instruments[symbol][0])
-                if key in positions:
-                    report["position_qty"] = positions[key]
+            execution_id = report.get("execution_id")
+            if execution_id is not None:
+                qty = positions.get((account_id, execution_id))
+                if qty is not None:
+                    report["position_qty"] = qty
         touched = {c[0] for c in result.level_changes} | set(result.last_prices)
         self._write_snapshots(touched)
         result.market = self._market_messages(result, touched)
