@@ -357,6 +357,10 @@ async def test_risk_alerts_reach_the_account_socket_and_no_other(alice, bob):
         ([], True),  # not a browser: a trading client or a script
         ([(b"origin", b"http://testserver")], True),  # a page of ours
         ([(b"origin", b"http://evil.example")], False),  # another site's page: refused
+        # cookies are not scoped to a port: another app on this host is another origin
+        ([(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")], True),
+        ([(b"origin", b"http://localhost:9999"), (b"host", b"localhost:8000")], False),
+        ([(b"origin", b"http://127.0.0.1:9999"), (b"host", b"127.0.0.1:8000")], False),
     ],
 )
 async def test_the_origin_check_is_for_browsers(alice, headers, accepted):
@@ -369,4 +373,17 @@ async def test_the_origin_check_is_for_browsers(alice, headers, accepted):
     assert connected is accepted
     if connected:
         assert (await receive(socket))["type"] == "authorized"
+    await socket.disconnect()
+
+
+async def test_an_origin_listed_in_csrf_trusted_origins_may_connect(alice, settings):
+    from channels.testing import WebsocketCommunicator
+
+    from tradingSim_project.asgi import application
+
+    settings.CSRF_TRUSTED_ORIGINS = ["http://localhost:3000"]  # e.g. a front end's dev server
+    headers = [(b"origin", b"http://localhost:3000"), (b"host", b"localhost:8000")]
+    socket = WebsocketCommunicator(application, f"/ws/orders/?token={alice[1]}", headers=headers)
+    connected, _ = await socket.connect(timeout=10)
+    assert connected
     await socket.disconnect()
