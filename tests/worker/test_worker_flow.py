@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests.worker.conftest import order_payload
+from trading_app.matching_worker.worker import MatchingWorker
 from trading_app.models import Account, Order, Position, Trade
 from trading_app.services.orders import request_cancel, submit_order
 
@@ -104,6 +105,17 @@ def test_channel_orders_are_inserted_and_duplicates_refused(worker, alice):
     ((account_id, error),) = result.errors
     assert account_id == alice[0].id and error["code"] == "duplicate_client_order_id"
     assert error["existing_order"]["id"] == str(oid)
+
+
+def test_a_duplicate_within_one_batch_names_the_first_order(worker, alice):
+    first = {**order_payload(limit_price="185.00", client_order_id="same"), "id": str(uuid.uuid4())}
+    first["account_id"] = alice[0].id
+    second = {**first, "id": str(uuid.uuid4())}
+    result = worker.process_batch([{"type": "orders.submit", "orders": [first, second]}])
+    ((_, error),) = result.errors
+    assert error["code"] == "duplicate_client_order_id" and error["id"] == second["id"]
+    assert error["existing_order"]["id"] == first["id"]
+    assert Order.objects.filter(account=alice[0], client_order_id="same").count() == 1
 
 
 def test_an_order_of_an_unknown_account_is_refused_and_the_batch_goes_on(worker, alice):
@@ -230,3 +242,19 @@ def test_recovery_rebuilds_books_in_priority_order(instruments, alice, bob, sett
     taker.refresh_from_db()
     assert b.status == "filled" and taker.status == "filled"
     assert fresh.next_number() > Order.objects.order_by("-seq").first().seq
+
+
+def test_a_restarted_worker_knows_the_last_trades(worker, alice, bob, settings):
+    settings.RISK_CHECKS_ENABLED = False
+    sell = {**order_payload(side="sell", limit_price="185.00", client_order_id="s1", qty=4)}
+    sell.update(id=str(uuid.uuid4()), account_id=bob[0].id)
+    buy = {**order_payload(limit_price="185.00", client_order_id="b1", qty=4)}
+    buy.update(id=str(uuid.uuid4()), account_id=alice[0].id)
+    worker.process_batch([{"type": "orders.submit", "orders": [sell]}])
+    worker.process_batch([{"type": "orders.submit", "orders": [buy]}])
+    before = worker.book_snapshot("AAPL")["trades"]
+    assert [(t["price"], t["qty"], t["side"]) for t in before] == [("185.00", 4, "buy")]
+
+    restarted = MatchingWorker()
+    restarted.recover()
+    assert restarted.book_snapshot("AAPL")["trades"] == before

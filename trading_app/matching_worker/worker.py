@@ -175,6 +175,7 @@ class MatchingWorker:
             restored += 1
         self.engine.drain_level_changes()  # the snapshot below is the starting point
         self._load_today_volume()
+        self._load_recent_trades()
         self._write_snapshots(self.instruments)
         log.info(
             "shard %s/%s recovered %d books, %d live orders in %.2fs",
@@ -223,6 +224,28 @@ class MatchingWorker:
             if not order.is_open:
                 self.by_id.pop(order.id, None)
                 self.by_coid.pop((order.account_id, order.client_order_id), None)
+
+    def _load_recent_trades(self) -> None:
+        """The book snapshots' last trades, from the record: after a restart the monitor's
+        "recent trades" shows the market's last prints, not an empty list."""
+        for symbol in self.instruments:
+            rows = (
+                Trade.objects.filter(ticker=symbol, source="exchange", liquidity="taker")
+                .order_by("-execution_id")
+                .values_list("price", "quantity", "side", "timestamp", "execution_id")[
+                    :RECENT_TRADES
+                ]
+            )
+            self.recent_trades[symbol].extend(
+                {
+                    "price": format_price(price),
+                    "qty": qty,
+                    "side": side,
+                    "timestamp": iso(timestamp),
+                    "execution_id": execution_id,
+                }
+                for price, qty, side, timestamp, execution_id in rows
+            )
 
     def _load_today_volume(self) -> None:
         midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -317,7 +340,8 @@ class MatchingWorker:
         """Channel-layer orders: refuse repeats of a client_order_id, then submit in order."""
         if not submits:
             return
-        batch, seen = [], set()
+        batch: list[LiveOrder] = []
+        seen: dict[tuple[int, str], LiveOrder] = {}  # this batch's orders by client_order_id
         for payload in submits:
             try:
                 order = self._live_from_payload(payload, now)
@@ -328,9 +352,10 @@ class MatchingWorker:
                 continue
             key = (order.account_id, order.client_order_id)
             if key in seen or key in self.by_coid:
-                result.errors.append((order.account_id, _duplicate(order, self.by_coid.get(key))))
+                first = seen.get(key) or self.by_coid.get(key)
+                result.errors.append((order.account_id, _duplicate(order, first)))
                 continue
-            seen.add(key)
+            seen[key] = order
             batch.append(order)
         submits.clear()
         unknown = {o.account_id for o in batch} - self.known_accounts
