@@ -144,6 +144,7 @@ async def test_malformed_json_and_bad_fields_get_errors_and_the_socket_stays_ope
     await socket.send_to(text_data="{not json")
     message = await receive(socket)
     assert message["type"] == "error" and message["code"] == "malformed_json"
+    assert message["message"]  # every error says what is wrong in one line, as /ws/stocks/ does
 
     await socket.send_json_to(
         {"type": "submit", **limit(price="189.505", qty=0, client_order_id="bad-1")}
@@ -152,6 +153,7 @@ async def test_malformed_json_and_bad_fields_get_errors_and_the_socket_stays_ope
     assert message["code"] == "invalid_order" and message["client_order_id"] == "bad-1"
     assert "tick size" in message["errors"]["limit_price"][0]
     assert "qty" in message["errors"]
+    assert "limit_price: must be a multiple of the tick size" in message["message"]
 
     await socket.send_json_to({"type": "submit", **limit(symbol="NOPE")})
     assert "unknown symbol" in (await receive(socket))["errors"]["symbol"][0]

@@ -104,8 +104,14 @@ def replace_changes(message: Mapping[str, Any], spec: InstrumentSpec | None) -> 
 
 
 def error(code: str, errors: dict | None = None, message: str = "", **extra: Any) -> dict:
-    """A gateway error message; the connection stays open."""
+    """A gateway error message; the connection stays open. Every error has a `message` (as the
+    other streams' errors do); per-field errors also come as `errors`."""
     payload: dict[str, Any] = {"type": "error", "code": code}
+    if not message and errors:
+        message = "; ".join(
+            f"{field}: {problems[0] if isinstance(problems, list) and problems else problems}"
+            for field, problems in errors.items()
+        )
     if message:
         payload["message"] = message
     if errors is not None:
