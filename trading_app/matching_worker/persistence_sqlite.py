@@ -63,52 +63,29 @@ def _uuid(value: UUID | None) -> str | None:
     return None if value is None else value.hex
 
 
+def _adapt(value):
+    """A LiveOrder attribute as the ORM stores it in SQLite (other values pass as they are)."""
+    if isinstance(value, datetime):
+        return _dt(value)
+    if isinstance(value, UUID):
+        return value.hex
+    return value
+
+
+_UPDATED_AT = ORDER_INSERT_COLUMNS.index("updated_at")
+
+
 def _insert_row(o: LiveOrder) -> tuple:
-    return (
-        o.id.hex,
-        o.account_id,
-        o.instrument_id,
-        o.client_order_id,
-        o.side,
-        o.type,
-        o.time_in_force,
-        o.qty,
-        o.limit_price,
-        o.stop_price,
-        o.status,
-        o.filled_qty,
-        o.filled_avg_price,
-        o.reject_reason,
-        o.cancel_requested,
-        o.origin,
-        o.seq,
-        o.priority,
-        _dt(o.created_at),
-        _dt(o.updated_at or o.created_at),
-        _dt(o.filled_at),
-        _dt(o.canceled_at),
-        _dt(o.expired_at),
-        _dt(o.triggered_at),
-    )
+    """The row in ORDER_INSERT_COLUMNS' order (LiveOrder names its attributes after them)."""
+    row = [_adapt(getattr(o, column)) for column in ORDER_INSERT_COLUMNS]
+    if o.updated_at is None:
+        row[_UPDATED_AT] = _dt(o.created_at)
+    return tuple(row)
 
 
 def _update_row(o: LiveOrder) -> tuple:
-    return (
-        o.status,
-        o.filled_qty,
-        o.filled_avg_price,
-        o.reject_reason,
-        o.seq,
-        o.priority,
-        o.qty,
-        o.limit_price,
-        _dt(o.updated_at),
-        _dt(o.filled_at),
-        _dt(o.canceled_at),
-        _dt(o.expired_at),
-        _dt(o.triggered_at),
-        o.id.hex,
-    )
+    """UPDATE_ORDERS' parameters: the changed columns, then the id."""
+    return (*(_adapt(getattr(o, column)) for column in ORDER_UPDATE_COLUMNS[1:]), o.id.hex)
 
 
 def _trade_rows(result: BatchResult):

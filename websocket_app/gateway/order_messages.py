@@ -109,7 +109,8 @@ def error(code: str, errors: dict | None = None, message: str = "", **extra: Any
     payload: dict[str, Any] = {"type": "error", "code": code}
     if not message and errors:
         message = "; ".join(
-            f"{field}: {problems[0] if isinstance(problems, list) and problems else problems}"
+            (f"{field}: " if field != "non_field_errors" else "")
+            + str(problems[0] if isinstance(problems, list) and problems else problems)
             for field, problems in errors.items()
         )
     if message:
