@@ -184,44 +184,10 @@ def run_client(spec_path: str) -> None:
 # ------------------------------------------------------------------------------ main
 
 
-async def uvicorn_app(scope, receive, send) -> None:
-    """The project's ASGI application plus `serve`'s in-process services, started by lifespan."""
-    global _django_app
-    if _django_app is None:
-        from tradingSim_project.asgi import application
+def _application():
+    from tradingSim_project.asgi import application
 
-        _django_app = application
-    if scope["type"] != "lifespan":
-        await _django_app(scope, receive, send)
-        return
-    from django.utils.module_loading import import_string
-
-    from trading_app.background import background_services
-
-    stop, worker_stop = asyncio.Event(), asyncio.Event()
-    tasks, worker_tasks = [], []
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            for name, path in background_services():
-                is_worker = name == "matching worker"
-                task = asyncio.ensure_future(
-                    import_string(path)(worker_stop if is_worker else stop)
-                )
-                (worker_tasks if is_worker else tasks).append(task)
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            stop.set()  # as serve: the order senders first, the matching worker after them
-            if tasks:
-                await asyncio.wait(tasks, timeout=10)
-            worker_stop.set()
-            if worker_tasks:
-                await asyncio.wait(worker_tasks, timeout=10)
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-_django_app = None
+    return application
 
 
 def start_server(var_dir: Path, kind: str = "daphne") -> tuple[subprocess.Popen, str, str]:
@@ -423,6 +389,16 @@ def _rss(server) -> int:
         return psutil.Process(server.pid).memory_info().rss
     except Exception:
         return 0
+
+
+def __getattr__(name: str):
+    """`uvicorn bench.fanout:uvicorn_app`: the project's application with serve's
+    in-process services (trading_app.background.lifespan_app), made when uvicorn asks for it."""
+    if name != "uvicorn_app":
+        raise AttributeError(name)
+    from trading_app.background import lifespan_app
+
+    return lifespan_app(_application)
 
 
 if __name__ == "__main__":

@@ -219,45 +219,20 @@ class Server:
                 proc.kill()
 
 
-async def uvicorn_app(scope, receive, send) -> None:
-    """The project's ASGI application plus the matching worker started by ASGI lifespan."""
-    global _django_app
-    if _django_app is None:
-        from tradingSim_project.asgi import application
+def _application():
+    from tradingSim_project.asgi import application
 
-        _django_app = application
-    if scope["type"] != "lifespan":
-        await _django_app(scope, receive, send)
-        return
-    stop, tasks = asyncio.Event(), []
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            worker = _worker_service()
-            if worker is not None:
-                tasks.append(asyncio.ensure_future(worker(stop)))
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            stop.set()
-            if tasks:
-                await asyncio.wait(tasks, timeout=10)
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    return application
 
 
-_django_app = None
-
-
-def _worker_service():
+def _bench_services() -> list:
     """The worker the server process runs: the real one, the stub, or none (separate)."""
     kind = os.environ.get("BENCH_WORKER", "embedded")
     if kind == "stub":
-        return stub_worker
+        return [("matching worker", stub_worker)]
     if kind == "embedded":
-        from trading_app.matching_worker.service import run_embedded_worker
-
-        return run_embedded_worker
-    return None
+        return [("matching worker", "trading_app.matching_worker.service.run_embedded_worker")]
+    return []
 
 
 async def stub_worker(stop: asyncio.Event) -> None:
@@ -325,20 +300,15 @@ def serve_daphne(port: int) -> None:
     from daphne.server import Server as DaphneServer
     from twisted.internet import defer, reactor
 
-    stop, tasks = asyncio.Event(), []
-    worker = _worker_service()
+    from trading_app.background import ServiceGroup
+
+    group = ServiceGroup(_bench_services())
 
     def start() -> None:
-        if worker is not None:
-            tasks.append(asyncio.ensure_future(worker(stop)))
+        group.start()
 
     def drain():
-        stop.set()
-        return (
-            defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.wait(tasks, timeout=10)))
-            if tasks
-            else None
-        )
+        return defer.Deferred.fromFuture(asyncio.ensure_future(group.stop()))
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", drain)
@@ -757,6 +727,16 @@ def summarise(args, results: list[dict], env: dict, cpu: list[float]) -> str:
         f"persisted={persisted}/{len(acked_ids)}"
     )
     return "\n".join(out)
+
+
+def __getattr__(name: str):
+    """`uvicorn bench.ws_orders:uvicorn_app`: the project's application with serve's
+    in-process services (trading_app.background.lifespan_app), made when uvicorn asks for it."""
+    if name != "uvicorn_app":
+        raise AttributeError(name)
+    from trading_app.background import lifespan_app
+
+    return lifespan_app(_application, _bench_services)
 
 
 if __name__ == "__main__":

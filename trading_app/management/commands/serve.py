@@ -5,7 +5,6 @@ import logging
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils.module_loading import import_string
 
 log = logging.getLogger("tradingsim.serve")
 REQUEST_DRAIN_SECONDS = 10.0  # what a running request gets to finish once SIGTERM arrived
@@ -25,39 +24,21 @@ class Command(BaseCommand):
         from daphne.server import Server
         from twisted.internet import defer, reactor
 
-        from trading_app.background import background_services
+        from trading_app.background import WORKER, ServiceGroup, background_services
 
-        services = [
+        group = ServiceGroup(
             (name, path)
             for name, path in background_services()
-            if not (opts["no_worker"] and name == "matching worker")
-        ]
-        # Two stages on the way down: the services that send orders (simulator, strategy runs)
-        # stop first, withdrawing their resting orders; the matching worker stops after them,
-        # so their last cancels are applied rather than left on the book.
-        stop = asyncio.Event()
-        worker_stop = asyncio.Event()
-        tasks: list[asyncio.Task] = []
-        worker_tasks: list[asyncio.Task] = []
+            if not (opts["no_worker"] and name == WORKER)
+        )
 
         def start_services():
-            for name, path in services:
-                is_worker = name == "matching worker"
-                task = asyncio.ensure_future(
-                    import_string(path)(worker_stop if is_worker else stop)
-                )
-                task.add_done_callback(lambda t, n=name: _report_end(n, t))
-                (worker_tasks if is_worker else tasks).append(task)
-            self._banner(opts["host"], opts["port"], [n for n, _ in services])
+            group.start(on_end=_report_end)
+            self._banner(opts["host"], opts["port"], group.names)
 
         async def stop_in_order():
             await _finish_requests(REQUEST_DRAIN_SECONDS)
-            stop.set()
-            if tasks:
-                await asyncio.wait(tasks, timeout=10)
-            worker_stop.set()
-            if worker_tasks:
-                await asyncio.wait(worker_tasks, timeout=10)
+            await group.stop()
 
         def drain():
             return defer.Deferred.fromFuture(asyncio.ensure_future(stop_in_order()))
