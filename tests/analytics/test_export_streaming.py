@@ -131,37 +131,43 @@ def test_parts_upload_in_order_and_a_failure_mid_stream_leaves_nothing(bucket, s
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the server path is PostgreSQL's")
-def test_a_day_cut_into_windows_is_the_same_file_from_one_snapshot(
+def test_a_day_cut_into_blocks_by_several_backends_is_the_same_file_from_one_snapshot(
     local_store, record_trade, tmp_path, monkeypatch
 ):
-    """Big days are formatted by several backends, one time window each: the file is the one
-    the ORM writes (ties at a cut stay together, in id order), and a trade committed while the
-    export runs is in none of the windows (they all read the snapshot of its start)."""
+    """Big days are formatted by several backends, every third block each: the file is the one
+    the ORM writes (ties at a block boundary stay together, in id order), and a trade committed
+    once the export has begun is in none of the blocks (they all read the snapshot of its
+    start)."""
     import threading
 
     from trading_app.analytics import export
 
     monkeypatch.setattr(export, "SEGMENT_MIN_ROWS", 1)
     monkeypatch.setattr(export, "SEGMENTS", 3)
-    started = []  # the window threads, started by hand once the late trade is committed
-    monkeypatch.setattr(export._SegmentThread, "start", lambda self: started.append(self))
+    monkeypatch.setattr(export, "AGG_LINES", 4)
     day = date(2025, 1, 20)
-    for n in range(24):  # ten trades share 15:00:05, the middle of the day's trades
+    for n in range(24):  # eleven trades share 15:00:05: a boundary falls inside them
         at = datetime(2025, 1, 20, 15, 0, n if n < 7 or n > 16 else 5, tzinfo=UTC)
         record_trade(f"u{n % 3}", "AAPL" if n % 2 else "MSFT", "buy", f"10{n}.5", n + 1, at)
 
-    blocks = export._server_blocks(*export.day_window(day))
-    first = next(blocks)  # the export's snapshot is taken
     late = threading.Thread(
         target=record_trade,
         args=("late", "AAPL", "sell", "1.00", 1, datetime(2025, 1, 20, 23, tzinfo=UTC)),
     )
-    late.start()
-    late.join()
-    assert len(started) == 2  # three windows: this connection and two threads
-    for thread in started:
-        threading.Thread.start(thread)
-    server = first + b"".join(blocks)
+    started = []
+    real_start = export._SegmentThread.start
+
+    def start_after_a_late_commit(thread):
+        if not started:  # the snapshot is exported; the segments have not imported it yet
+            late.start()
+            late.join()
+        started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(export._SegmentThread, "start", start_after_a_late_commit)
+    blocks = list(export._server_blocks(*export.day_window(day)))
+    assert len(started) == 3 and len(blocks) == 5  # 24 rows in blocks of 4; the tie is one block
+    server = b"".join(blocks)
 
     export_day(day, LocalStore(tmp_path, "orm"), method="orm")
     orm = (tmp_path / "orm" / "2025/01/20/trades.csv").read_bytes()
@@ -170,3 +176,19 @@ def test_a_day_cut_into_windows_is_the_same_file_from_one_snapshot(
         line for line in orm.splitlines(keepends=True) if b",late," not in line
     )
     assert server.count(b"\n") == 24
+    assert [block.count(b"\n") for block in blocks] == [4, 1, 11, 4, 4]
+
+
+def test_blocks_out_of_order_fail_the_export_instead_of_shuffling_the_file():
+    from trading_app.analytics.export import _in_block_order
+
+    def segment(*ks):
+        return iter([(k, f"block {k}\n") for k in ks])
+
+    assert b"".join(_in_block_order([segment(0, 2, 4), segment(1, 3)])) == b"".join(
+        f"block {k}\n".encode() for k in range(5)
+    )
+    with pytest.raises(RuntimeError, match="block 3 arrived where block 2 belongs"):
+        list(_in_block_order([segment(0, 3), segment(1, 2)]))
+    with pytest.raises(RuntimeError, match="block 4 arrived after the last one"):
+        list(_in_block_order([segment(0), segment(1), segment(2, 4)]))

@@ -10,16 +10,17 @@ side (Trade), ordered by (timestamp, id) so that exporting a day twice gives the
 - account: the username (the Lambda does not interpret it; a name is what a reader wants);
 - order_id: the order's UUID, empty for manual trades.
 
-On PostgreSQL the server formats the lines itself and joins them AGG_LINES at a time, read through
-a server-side cursor: Python then handles ~500 blocks per million rows instead of a million rows
-(COPY TO STDOUT hands rows over one at a time: 4.5 s of Python per million, against 0.24 s).
-Formatting is the server's work (~3 s of one core per million rows), so a big day is cut into
-SEGMENTS consecutive time windows formatted by as many backends at once, all reading one
+On PostgreSQL the server formats the lines itself and joins them AGG_LINES at a time (a block),
+read through server-side cursors: Python then handles ~500 blocks per million rows instead of a
+million rows (COPY TO STDOUT hands rows over one at a time: 4.5 s of Python per million, against
+0.3 s). Formatting is the server's work (~2.5 s of one core per million rows), so a big day is
+formatted by SEGMENTS backends at once, each taking every SEGMENTS-th block, all reading one
 snapshot (pg_export_snapshot, as pg_dump's parallel mode does): the file is the same as from one
-query, and each backend's result waits on the server, not in our memory, until its turn.
+query. Blocks stream as they are made, each backend a few blocks ahead of the upload, so the
+backends, our thread and the S3 upload all run at once and memory holds a few blocks.
 Elsewhere (the SQLite default) the ORM streams rows with .iterator() and Python formats them
-identically. Either way memory holds one block of rows plus the upload parts in flight, whatever
-the day's size.
+identically. Either way memory holds a few blocks of rows plus the upload parts in flight,
+whatever the day's size.
 """
 
 from __future__ import annotations
@@ -183,146 +184,183 @@ def _col(meta, name: str) -> str:
     return meta.get_field(name).column
 
 
-AGG_LINES = 2000  # CSV lines PostgreSQL joins into one fetched row
+AGG_LINES = 2000  # CSV lines per block: one fetched row, ~144 KB
+SEGMENTS = 2  # backends formatting one day at once: the cores of the machines we measure on
+SEGMENT_MIN_ROWS = 100_000  # below this a second backend costs more than it saves
+_BLOCKS_AHEAD = 4  # blocks a segment's thread holds before its turn comes (~600 KB)
 
 
-def _line_sql() -> tuple[str, str, str]:
-    """One CSV line per trade, built by PostgreSQL exactly as csv_field/format_price build it;
-    the ORDER BY that fixes the file's order; the FROM/WHERE of one day."""
+def _blocks_sql() -> str:
+    """One (k, text) row per block of the day that is this backend's share (k mod segments).
+
+    Block boundaries are the timestamps of every AGG_LINES-th trade in time order, read off the
+    timestamp index (a tie of more than AGG_LINES trades stays in one block): every backend
+    derives the same boundaries from the shared snapshot, then formats and sorts (timestamp, id)
+    only its own blocks, each as one string_agg of ~AGG_LINES lines. Nothing waits on a sort of
+    the whole day: blocks stream out as they are made, so the backends format side by side while
+    we upload. Params: start, end, day ("YYYY-MM-DDT", the one date every line has), segments,
+    segment.
+    """
     user = get_user_model()
     trade, account = Trade._meta, Account._meta
     username = user._meta.get_field(user.USERNAME_FIELD).column
+    stamp = f"t.{_col(trade, 'timestamp')}"
     price = f"t.{_col(trade, 'price')}"
 
-    def quoted(expr: str) -> str:
-        return (
-            f"CASE WHEN {expr} ~ '[,\"\\n\\r]' "
-            f"THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END"
-        )
+    def quoted(expr: str) -> str:  # cheaper than a regex per row, and per row it runs
+        needs = " + ".join(f"strpos({expr}, {c})" for c in ("','", "'\"'", "E'\\n'", "E'\\r'"))
+        return f"CASE WHEN {needs} > 0 THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END"
 
     line = f"""concat_ws(',',
         t.id,
-        to_char(t.{_col(trade, "timestamp")} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        %(day)s::text || to_char({stamp} AT TIME ZONE 'UTC', 'HH24:MI:SS.US"Z"'),
         {quoted(f"t.{_col(trade, 'ticker')}")},
         t.{_col(trade, "side")},
         CASE WHEN scale(trim_scale({price})) < 2 THEN round({price}, 2)::text
              ELSE trim_scale({price})::text END,
         t.{_col(trade, "quantity")},
-        {quoted(f"u.{username}")},
+        acc.name,
         coalesce(t.{_col(trade, "order")}::text, ''),
         t.{_col(trade, "source")}) || E'\\n'"""
-    order = f"t.{_col(trade, 'timestamp')}, t.id"
-    source = f"""FROM {trade.db_table} t
-        JOIN {account.db_table} a ON a.id = t.{_col(trade, "account")}
+    # Each account's name is quoted once, on the hash side of the join (OFFSET 0 keeps the planner
+    # from pulling the expression up to run per trade).
+    names = f"""SELECT a.id, {quoted(f"u.{username}")} AS name
+        FROM {account.db_table} a
         JOIN {user._meta.db_table} u ON u.{user._meta.pk.column} = a.{_col(account, "user")}
-        WHERE t.{_col(trade, "timestamp")} >= %s AND t.{_col(trade, "timestamp")} < %s"""
-    return line, order, source
-
-
-SEGMENTS = 2  # backends formatting one day at once: the cores of the machines we measure on
-SEGMENT_MIN_ROWS = 100_000  # below this a second backend costs more than it saves
-_BLOCKS_AHEAD = 2  # blocks a segment's thread holds before its turn comes
+        OFFSET 0"""
+    block = f"""SELECT string_agg({line}, '' ORDER BY {stamp}, t.id)
+        FROM {trade.db_table} t JOIN ({names}) acc ON acc.id = t.{_col(trade, "account")}
+        WHERE {stamp} >= b.lo AND {stamp} < b.hi"""
+    every_nth = f"""SELECT {stamp} AS ts, row_number() OVER (ORDER BY {stamp}) - 1 AS n
+        FROM {trade.db_table} t WHERE {stamp} >= %(start)s AND {stamp} < %(end)s"""
+    return f"""
+        SELECT b.k, ({block})
+        FROM (SELECT lo, coalesce(lead(lo) OVER (ORDER BY lo), %(end)s) AS hi,
+                     row_number() OVER (ORDER BY lo) - 1 AS k
+              FROM (SELECT ts AS lo FROM (SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev
+                                          FROM ({every_nth}) x WHERE mod(n, {AGG_LINES}) = 0) y
+                    WHERE prev IS DISTINCT FROM ts) z) b
+        WHERE mod(b.k, %(segments)s) = %(segment)s
+    """
 
 
 def _server_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
-    line, order, source = _line_sql()
-    query = f"""
-        SELECT string_agg(line, '' ORDER BY n)
-        FROM (SELECT {line} AS line, row_number() OVER (ORDER BY {order}) - 1 AS n {source}) x
-        GROUP BY n / {AGG_LINES}
-        ORDER BY n / {AGG_LINES}
-    """
+    query = _blocks_sql()
     connection.ensure_connection()
     # Other connections share our snapshot only if the transaction is ours from its start (not
     # inside a caller's, whose uncommitted rows they could not see anyway).
     own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        bounds = [start, end]
+        segments = 1
         if own_transaction:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            bounds = _segment_bounds(cursor, source, start, end)
-        others = []
-        if len(bounds) > 2:
+            if _at_least(cursor, start, end, SEGMENT_MIN_ROWS):
+                segments = SEGMENTS
+        params = {"start": start, "end": end, "day": f"{start:%Y-%m-%d}T", "segments": segments}
+        snapshot = None
+        if segments > 1:
             cursor.execute("SELECT pg_export_snapshot()")
             (snapshot,) = cursor.fetchone()
-            windows = zip(bounds[1:-1], bounds[2:], strict=True)
-            others = [_SegmentThread(query, snapshot, lo, hi) for lo, hi in windows]
+        # Segment 0 runs on this connection (this thread waits meanwhile), the others on their
+        # own in the exported snapshot: each backend formats ahead of the consumer.
+        threads = [
+            _SegmentThread(
+                query, {**params, "segment": n}, connection.connection if n == 0 else snapshot
+            )
+            for n in range(segments)
+        ]
         try:
-            for thread in others:
+            for thread in threads:
                 thread.start()
-            yield from _fetch_blocks(connection.connection, query, bounds[0], bounds[1])
-            for thread in others:
-                yield from thread.blocks()
+            yield from _in_block_order([thread.blocks() for thread in threads])
         finally:
-            for thread in others:
+            for thread in threads:
                 thread.stop()
 
 
-def _segment_bounds(cursor, source: str, start: datetime, end: datetime) -> list[datetime]:
-    """[start, t1, ..., end]: SEGMENTS windows of about equal row counts.
-
-    The cuts are timestamps, so trades that share one stay in one window and each window in
-    (timestamp, id) order, concatenated, is the whole day in that order.
-    """
-    cursor.execute(f"SELECT count(*) {source}", (start, end))
-    (rows,) = cursor.fetchone()
-    if rows < SEGMENT_MIN_ROWS:
-        return [start, end]
+def _at_least(cursor, start: datetime, end: datetime, rows: int) -> bool:
+    """Whether the window holds `rows` trades, read off the timestamp index up to that many."""
     trade = Trade._meta
-    stamp = f"t.{_col(trade, 'timestamp')}"
-    cuts = [start]
-    for k in range(1, SEGMENTS):
-        cursor.execute(
-            f"SELECT {stamp} {source} ORDER BY {stamp} OFFSET %s LIMIT 1",
-            (start, end, rows * k // SEGMENTS),
-        )
-        cut = cursor.fetchone()[0]
-        if cut > cuts[-1]:
-            cuts.append(cut)
-    cuts.append(end)
-    return cuts
+    stamp = _col(trade, "timestamp")
+    cursor.execute(
+        f"SELECT 1 FROM {trade.db_table} WHERE {stamp} >= %s AND {stamp} < %s "
+        f"ORDER BY {stamp} OFFSET %s LIMIT 1",
+        (start, end, rows - 1),
+    )
+    return cursor.fetchone() is not None
 
 
-def _fetch_blocks(raw_connection, query: str, lo: datetime, hi: datetime) -> Iterator[bytes]:
-    """One window's blocks through a server-side cursor of an open transaction."""
-    with raw_connection.cursor(name="trade_export") as cursor:
-        cursor.itersize = 8
-        cursor.execute(query, (lo, hi))
-        for (text,) in cursor:
+def _in_block_order(segments: list[Iterator[tuple[int, str]]]) -> Iterator[bytes]:
+    """Blocks 0, 1, 2... taken from segment k mod len(segments) in turn.
+
+    Each segment's rows come in k order because its plan streams them in the order the window
+    functions number them; the query has no ORDER BY, which would wait for the whole day. That
+    order is checked here, so a plan that ever broke it fails the export instead of writing a
+    shuffled file.
+    """
+    k = 0
+    while True:
+        item = next(segments[k % len(segments)], None)
+        if item is None:
+            break
+        got, text = item
+        if got != k:
+            raise RuntimeError(f"trade export: block {got} arrived where block {k} belongs")
+        k += 1
+        if text:  # a block is never empty; this only guards the encode
             yield text.encode()
+    for segment in segments:
+        if (extra := next(segment, None)) is not None:
+            raise RuntimeError(f"trade export: block {extra[0]} arrived after the last one")
+
+
+def _fetch_blocks(raw_connection, query: str, params: dict) -> Iterator[tuple[int, str]]:
+    """One segment's (k, text) blocks through a server-side cursor of an open transaction."""
+    with raw_connection.cursor(name=f"trade_export_{params['segment']}") as cursor:
+        cursor.itersize = 1
+        cursor.execute(query, params)
+        yield from cursor
 
 
 class _SegmentThread(threading.Thread):
-    """Formats one window on its own connection, in the exporting transaction's snapshot.
+    """Formats one segment's blocks, up to _BLOCKS_AHEAD ahead of the consumer (so memory stays
+    bounded while its backend works in parallel with the others).
 
-    Its first fetch makes the server format and sort the whole window (in parallel with the
-    other windows); the blocks then wait, _BLOCKS_AHEAD at most in our memory, until `blocks`
-    is read. `stop` ends it early (the consumer failed) and closes its connection either way.
+    `source` is the exporting transaction's own connection (segment 0), or the snapshot the
+    segment's new connection imports. `stop` ends it early (the consumer failed) and closes the
+    connection it opened either way.
     """
 
-    def __init__(self, query: str, snapshot: str, lo: datetime, hi: datetime) -> None:
-        super().__init__(name=f"trade-export {lo:%H:%M:%S}", daemon=True)
-        self._args = (query, snapshot, lo, hi)
+    def __init__(self, query: str, params: dict, source) -> None:
+        super().__init__(name=f"trade-export segment {params['segment']}", daemon=True)
+        self._args = (query, params, source)
         self._queue: queue.Queue = queue.Queue(maxsize=_BLOCKS_AHEAD)
         self._stopped = threading.Event()
 
     def run(self) -> None:
-        query, snapshot, lo, hi = self._args
-        db = connections.create_connection("default")
+        query, params, source = self._args
         try:
-            db.ensure_connection()
-            raw = db.connection
-            with raw.transaction():
-                raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                raw.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-                for block in _fetch_blocks(raw, query, lo, hi):
-                    if not self._put(block):
-                        return
-            self._put(None)
+            if not isinstance(source, str):
+                self._stream(source, query, params)
+                return
+            db = connections.create_connection("default")
+            try:
+                db.ensure_connection()
+                raw = db.connection
+                with raw.transaction():
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    raw.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(source)))
+                    self._stream(raw, query, params)
+            finally:
+                db.close()
         except BaseException as exc:  # handed to the consumer, which raises it
             self._put(exc)
-        finally:
-            db.close()
+
+    def _stream(self, raw, query: str, params: dict) -> None:
+        for block in _fetch_blocks(raw, query, params):
+            if not self._put(block):
+                return
+        self._put(None)
 
     def _put(self, item) -> bool:
         while not self._stopped.is_set():
@@ -333,7 +371,7 @@ class _SegmentThread(threading.Thread):
                 continue
         return False
 
-    def blocks(self) -> Iterator[bytes]:
+    def blocks(self) -> Iterator[tuple[int, str]]:
         while (item := self._queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
