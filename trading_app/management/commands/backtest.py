@@ -7,7 +7,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from algo_trading import registry
 from algo_trading.costs import CostConfigError
@@ -29,6 +29,7 @@ from algo_trading.django_adapters.recorded import (
 )
 from algo_trading.params import ParameterError
 from algo_trading.registry import UnknownStrategyError
+from trading_app.management.base import MigratedDatabaseCommand
 
 DATA_HINT = (
     "pass --data FILE.csv with Date,Open,High,Low,Close,Volume columns "
@@ -68,13 +69,14 @@ def parse_json_option(text: str | None, option: str) -> dict | None:
     return value
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Backtest a registered strategy on daily bars (a CSV with --data, else yfinance, cached "
         "under the var dir), or replay the exchange's recorded trades as bars (--replay "
         "exchange); print a summary, write the PNG chart and HTML report, store a "
         "BacktestRun. --json prints {metrics, trades} on stdout."
     )
+    migrations_checked_first = False  # argument errors come first
 
     def add_arguments(self, parser):
         parser.add_argument("strategy", help=f"one of: {', '.join(registry.names())}")

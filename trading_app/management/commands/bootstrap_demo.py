@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from trading_app.management.base import MigratedDatabaseCommand
 from trading_app.services.accounts import create_account
 from trading_app.services.instruments import load_demo_instruments
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Load the demo instruments and the demo/demo and admin/admin users (idempotent)."
 
     def handle(self, *args, **opts):

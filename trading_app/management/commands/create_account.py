@@ -1,7 +1,8 @@
 from decimal import Decimal, InvalidOperation
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from trading_app.management.base import MigratedDatabaseCommand
 from trading_app.services.accounts import create_account
 
 
@@ -15,7 +16,7 @@ def _cash(value: str) -> Decimal:
     return cash
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Create a user with its trading account and print its API token."
 
     def add_arguments(self, parser):

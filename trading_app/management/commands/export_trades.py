@@ -10,10 +10,11 @@ import sys
 import time
 from datetime import UTC, date, datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from trading_app.analytics.export import days_between, export_day
 from trading_app.analytics.stores import StoreError, get_store, store_kind
+from trading_app.management.base import MigratedDatabaseCommand
 
 MAX_DAYS = 3660
 
@@ -25,11 +26,12 @@ def _day(text: str) -> date:
         raise CommandError(f"Invalid date {text!r}: expected YYYY-MM-DD") from None
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Export trades to BUCKET/YYYY/MM/DD/trades.csv, one file per UTC day (default: today). "
         "Without AWS configured, BUCKET is a local directory (see TRADE_EXPORT_STORE)."
     )
+    migrations_checked_first = False  # argument and bucket errors come first
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--date", help="one UTC day, YYYY-MM-DD (default: today)")

@@ -5,8 +5,9 @@ import contextlib
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from trading_app.management.base import MigratedDatabaseCommand
 from trading_app.market_data.service import (
     PROVIDER_NAMES,
     FeedOptions,
@@ -22,7 +23,7 @@ def _names(value: str) -> list[str]:
     return [item.strip().lower() for item in value.split(",") if item.strip()]
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Publish prices to the channel layer groups prices.<SYMBOL> and the quote cache. "
         "Several providers (comma-separated) fail over in order. SIGTERM or Ctrl-C stops it."

@@ -2,8 +2,9 @@ import asyncio
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from trading_app.management.base import MigratedDatabaseCommand
 from trading_app.matching_worker.service import run_workers
 
 
@@ -19,7 +20,7 @@ def parse_shard(value: str | None, default_total: int) -> tuple[list[int], int]:
     return [index], total
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Run the matching worker: the single writer of the order books (SIGTERM drains and stops)."
     )

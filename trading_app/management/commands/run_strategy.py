@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from algo_trading import registry
 from algo_trading.django_adapters.embedded import (
@@ -18,10 +18,11 @@ from algo_trading.django_adapters.embedded import (
 )
 from algo_trading.django_adapters.runs import LiveConfig, LiveRunner, RunRequestError, create_run
 from algo_trading.live.session import SOURCES
+from trading_app.management.base import MigratedDatabaseCommand
 from trading_app.management.commands.backtest import parse_json_option, parse_pairs
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Run a registered strategy live on tradingSim's exchange under an account: bars from "
         "the exchange's trades and the feed's ticks, orders through the matching worker like "

@@ -4,13 +4,14 @@ import asyncio
 import logging
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
+from trading_app.management.base import MigratedDatabaseCommand
 
 log = logging.getLogger("tradingsim.serve")
 REQUEST_DRAIN_SECONDS = 10.0  # what a running request gets to finish once SIGTERM arrived
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Serve the platform with Daphne and run the matching worker and feeds beside it."
 
     def add_arguments(self, parser):

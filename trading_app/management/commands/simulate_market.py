@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from algo_trading.django_adapters.embedded import (
     NOTE,
@@ -16,9 +16,10 @@ from algo_trading.django_adapters.embedded import (
 )
 from algo_trading.simulator.market import SimulatorConfig
 from algo_trading.simulator.service import run_simulator
+from trading_app.management.base import MigratedDatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = (
         "Drive the instruments with market makers (quoting around the feed's price), noise "
         "traders and momentum traders, each under its own sim_* account, through the matching "
