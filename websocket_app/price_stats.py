@@ -23,6 +23,7 @@ the average of what the process has already seen.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -70,8 +71,9 @@ class PriceStats:
         self.ma_window = ma_window
         self.alert_window = alert_window
         self.threshold = Decimal(threshold_pct)
-        self._ma: deque[tuple[float, Decimal]] = deque()
+        self._ma: deque[tuple[float, Decimal, int]] = deque()  # (at, sum of prices, count)
         self._ma_sum = Decimal(0)
+        self._ma_count = 0
         self._recent: deque[tuple[float, Decimal]] = deque()  # for the 1-minute change
         self._lows: deque[tuple[float, Decimal]] = deque()  # increasing prices
         self._highs: deque[tuple[float, Decimal]] = deque()  # decreasing prices
@@ -94,12 +96,11 @@ class PriceStats:
                 self._highs.clear()
             self.source = source
 
-        self._ma.append((at, price))
+        self._ma.append((at, price, 1))
         self._ma_sum += price
-        horizon = at - self.ma_window
-        while self._ma and self._ma[0][0] < horizon:
-            self._ma_sum -= self._ma.popleft()[1]
-        average = (self._ma_sum / len(self._ma)).quantize(MA_PLACES)
+        self._ma_count += 1
+        self._evict_average(at)
+        average = (self._ma_sum / self._ma_count).quantize(MA_PLACES)
 
         horizon = at - self.alert_window
         recent = self._recent
@@ -110,6 +111,36 @@ class PriceStats:
 
         self._push_extremes(price, at, horizon)
         return Observation(average, change, self._alert(price, at))
+
+    def backfill(self, buckets: Iterable[tuple[float, Decimal, int]]) -> int:
+        """Add the feed's per-second history (start, sum of prices, tick count), oldest first, to
+        the moving average; return how many buckets were new.
+
+        For a process that was not receiving a symbol's ticks (no subscriber here until now):
+        the average covers its whole window at once instead of warming up from the next tick.
+        Only buckets that start after the last tick seen are taken, so no tick counts twice.
+        The alert window and the 1-minute change start from live ticks only.
+        """
+        added = 0
+        for start, total, count in buckets:
+            if count <= 0 or (self.last_at is not None and start <= self.last_at):
+                continue
+            self._ma.append((start, total, count))
+            self._ma_sum += total
+            self._ma_count += count
+            self.last_at = start
+            added += 1
+        if added:
+            self._evict_average(self.last_at)
+        return added
+
+    def _evict_average(self, now: float) -> None:
+        horizon = now - self.ma_window
+        ma = self._ma
+        while ma and ma[0][0] < horizon:
+            _at, total, count = ma.popleft()
+            self._ma_sum -= total
+            self._ma_count -= count
 
     def _push_extremes(self, price: Decimal, at: float, horizon: float) -> None:
         lows, highs = self._lows, self._highs
@@ -180,6 +211,20 @@ class PriceStreamHub:
         stats = self._stats.get(symbol)
         return None if stats is None else stats.last_at
 
+    def backfill(self, symbol: str, buckets: Iterable[tuple[float, Decimal, int]]) -> int:
+        """Seed a symbol's moving average from the feed's history (see PriceStats.backfill)."""
+        return self._stats_of(symbol).backfill(buckets)
+
+    def _stats_of(self, symbol: str) -> PriceStats:
+        stats = self._stats.get(symbol)
+        if stats is None:
+            stats = self._stats[symbol] = PriceStats(
+                ma_window=self.ma_window,
+                alert_window=self.alert_window,
+                threshold_pct=self.threshold,
+            )
+        return stats
+
     def observe(self, tick: dict) -> list[str]:
         """The frames for one `price.tick` message: a price frame, plus an alert frame if any.
 
@@ -197,14 +242,7 @@ class PriceStreamHub:
             at = datetime.fromisoformat(tick["timestamp"]).timestamp()
         except (InvalidOperation, TypeError, ValueError) as exc:
             raise ValueError(f"malformed price tick: {exc}") from exc
-        stats = self._stats.get(symbol)
-        if stats is None:
-            stats = self._stats[symbol] = PriceStats(
-                ma_window=self.ma_window,
-                alert_window=self.alert_window,
-                threshold_pct=self.threshold,
-            )
-        seen = stats.observe(price, at, tick.get("source"))
+        seen = self._stats_of(symbol).observe(price, at, tick.get("source"))
         out = [_dumps(self.price_message(tick, seen))]
         if seen.alert is not None:
             out.append(_dumps(self.alert_message(symbol, tick["timestamp"], seen.alert)))

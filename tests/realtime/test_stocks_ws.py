@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 from django.db import connections
 
+from trading_app.market_data.history import history_key
 from trading_app.services.market_data import feed_quote_key, quote_key
 from websocket_app.gateway.instruments import directory
 from websocket_app.price_stats import PriceStats, PriceStreamHub, reset_hub
@@ -122,6 +123,31 @@ def test_windows_stay_bounded_on_a_long_stream():
     assert len(stats._lows) <= 121 and len(stats._highs) <= 121
 
 
+def test_backfill_gives_the_average_of_the_whole_window_from_the_first_live_tick():
+    stats = PriceStats(ma_window=300)
+    # The feed's seconds: (start, sum of prices, ticks); the oldest is out of the window.
+    buckets = [(-400, D("1000"), 10), (0, D("200"), 2), (100, D("303"), 3)]
+    assert stats.backfill(buckets) == 3
+    assert stats.observe(D("105"), 120).moving_average == D("101.3333")  # (200+303+105)/6
+    assert stats.backfill([(100, D("1"), 1), (119, D("1"), 1)]) == 0  # not after the last tick
+    seen = stats.observe(D("100"), 120.5)
+    assert seen.change_pct == D("-4.76")  # the 1-minute change starts from live ticks only
+    assert seen.alert is not None and seen.alert.reference_price == D("105")
+
+
+def test_the_feed_keeps_closed_seconds_of_the_window_only():
+    from trading_app.market_data.history import PriceHistory
+
+    history = PriceHistory(window=10)
+    assert [history.add("AAPL", D(p), at) for p, at in [("1", 0.1), ("3", 0.9)]] == [False] * 2
+    assert history.add("AAPL", D("5"), 1.5) is True  # second 0 closed
+    assert history.buckets("AAPL") == [(0, D("4"), 2)]
+    for at in range(2, 14):
+        history.add("AAPL", D("1"), at)
+    assert history.buckets("AAPL")[0][0] == 3 and history.buckets("AAPL")[-1][0] == 12
+    assert history.buckets("MSFT") == []
+
+
 def tick_message(price, seconds=0.0, symbol="AAPL", source="simulated"):
     return {
         "type": "price.tick",
@@ -168,7 +194,7 @@ async def layer():
 
 @pytest.fixture
 def listed(instruments):
-    keys = [feed_quote_key(s) for s in instruments] + [quote_key(s) for s in instruments]
+    keys = [key(s) for s in instruments for key in (feed_quote_key, quote_key, history_key)]
     cache.delete_many(keys)
     reset_hub()
     directory.invalidate()
@@ -207,6 +233,27 @@ async def test_price_ticks_reach_the_client_with_average_and_change(layer, liste
     await layer.group_send("prices.AAPL", tick_message("191.00", 20))
     second = await ws.receive_json_from(timeout=2)
     assert (second["moving_average"], second["change_pct_1m"]) == ("190.50", "0.53")
+    await ws.disconnect()
+
+
+async def test_a_first_subscriber_gets_the_feeds_window_average_not_a_cold_start(layer, listed):
+    """The feed published AAPL for minutes while nobody here followed it: the first frame's
+    moving average is over the feed's window, backfilled from the seconds it cached."""
+    from trading_app.market_data.publisher import TickPublisher
+    from trading_app.market_data.ticks import Tick
+
+    publisher = TickPublisher({"AAPL": D("0.01")}, layer=layer, history_seconds=300)
+    start = T0 - timedelta(seconds=240)
+    ticks = [Tick("AAPL", D(100 + n), start + timedelta(seconds=n * 60), "simulated", 1)
+             for n in range(5)]  # fmt: skip
+    for tick in ticks:  # 100, 101, ... 104 a minute apart: the last second stays open
+        await publisher.publish([tick])
+    ws = await connect("/ws/stocks/AAPL/")
+    first = await ws.receive_json_from(timeout=2)  # the cached quote (104) after the backfill
+    assert (first["price"], first["moving_average"]) == ("104.00", "102.00")
+    await layer.group_send("prices.AAPL", tick_message("105.00", 1))
+    live = await ws.receive_json_from(timeout=2)
+    assert live["moving_average"] == "102.50"  # 100..105
     await ws.disconnect()
 
 

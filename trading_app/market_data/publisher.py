@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading_app.groups import prices_group
+from trading_app.market_data.history import PriceHistory, history_key
 from trading_app.market_data.ticks import Tick, quantize_to_tick
 from trading_app.market_data.validation import TickValidator
 from trading_app.services.market_data import FEED_STATUS_KEY, feed_quote_key
@@ -33,6 +34,7 @@ class TickPublisher:
         layer: Any = None,
         cache: Any = None,
         quote_ttl: int | None = 3600,
+        history_seconds: float | None = None,
     ) -> None:
         if layer is None:
             from channels.layers import get_channel_layer
@@ -50,6 +52,11 @@ class TickPublisher:
         self.published = 0
         self.volume: dict[str, int] = {}
         self.last: dict[str, Tick] = {}
+        if history_seconds is None:
+            from django.conf import settings
+
+            history_seconds = float(getattr(settings, "PRICE_MA_WINDOW_SECONDS", 300))
+        self.history = PriceHistory(history_seconds)
 
     def _rounded(self, tick: Tick) -> Tick:
         size = self.tick_sizes.get(tick.symbol)
@@ -68,11 +75,16 @@ class TickPublisher:
         if not accepted:
             return accepted
         quotes = {}
+        closed = set()
         for tick in accepted:
             total = self.volume.get(tick.symbol, 0) + tick.volume
             self.volume[tick.symbol] = total
             self.last[tick.symbol] = tick
             quotes[feed_quote_key(tick.symbol)] = tick.quote(total)
+            if self.history.add(tick.symbol, tick.price, tick.timestamp.timestamp()):
+                closed.add(tick.symbol)
+        for symbol in closed:
+            quotes[history_key(symbol)] = self.history.buckets(symbol)
         # The subscribers first (the tick's timestamp is its publish time), then the cache
         # that late joiners and `POST /api/market-data/` read.
         await asyncio.gather(

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.core.cache import cache
 
 from trading_app.groups import prices_group
+from trading_app.market_data.history import history_key
 from trading_app.services.market_data import choose_quote, feed_quote_key, quote_key
 from websocket_app.gateway import codes
 from websocket_app.gateway.connection import GatewayConsumer
@@ -87,8 +88,14 @@ class StockPriceConsumer(GatewayConsumer):
 
     async def _cached_frame(self) -> str | None:
         """A price frame from the cached quote (the feed's, or the exchange's last trade), if it
-        is newer than the last tick this process observed for the symbol."""
-        found = await cache.aget_many([feed_quote_key(self.symbol), quote_key(self.symbol)])
+        is newer than the last tick this process observed for the symbol; the symbol's moving
+        average is backfilled from the feed's history first."""
+        found = await cache.aget_many(
+            [feed_quote_key(self.symbol), quote_key(self.symbol), history_key(self.symbol)]
+        )
+        # The feed's recent seconds first: this process may not have been following the symbol,
+        # and its moving average should cover the whole window from the first frame.
+        get_price_hub().backfill(self.symbol, found.get(history_key(self.symbol)) or ())
         quote = choose_quote(
             found.get(quote_key(self.symbol)), found.get(feed_quote_key(self.symbol))
         )
