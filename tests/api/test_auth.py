@@ -100,6 +100,21 @@ def test_create_account_command_refuses_negative_cash(db):
     assert not Account.objects.filter(user__username="dave").exists()
 
 
+@pytest.mark.parametrize(
+    "cash, reason",
+    [("1e400", "too large"), ("1000000000000000", "too large"), ("1.12345", "4 decimal places")],
+)
+def test_create_account_command_refuses_cash_the_account_cannot_hold(db, cash, reason):
+    """Such an amount used to be stored (as a float, on SQLite) and then break every request
+    that read the account, the admin's account list included."""
+    with pytest.raises(CommandError, match=f"--cash: .*{reason}"):
+        call_command("create_account", "dave", "--password", "x", "--cash", cash, stdout=StringIO())
+    assert not Account.objects.filter(user__username="dave").exists()
+    call_command("create_account", "dave", "--password", "x", "--cash", "999999999999999.99",
+                 stdout=StringIO())  # fmt: skip
+    assert Account.objects.get(user__username="dave").cash > Decimal("999999999999999")
+
+
 def test_bootstrap_demo_again_keeps_the_demo_accounts_as_their_trades_left_them(db, make_client):
     """`make run` runs bootstrap_demo on every start: the demo users get their passwords back,
     but cash is not reset under positions that the trades made (equity would appear from

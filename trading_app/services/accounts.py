@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from rest_framework.authtoken.models import Token
@@ -26,6 +27,7 @@ def create_account(
     benchmarks that want a known state) or ``ensure`` (password and flags set again, the account
     left as its trades made it: for the demo users, whose cash must keep matching their
     positions across restarts)."""
+    check_cash(cash)
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is not None and not (reset or ensure):
@@ -43,6 +45,27 @@ def create_account(
         note_risk_change([account.pk])
     token, _ = Token.objects.get_or_create(user=user)
     return account, token.key
+
+
+# Below the column's 10**16: SQLite keeps decimals as floats, and one that rounds up to 10**16
+# no longer reads back as a Decimal of 20 digits (the account then fails every request).
+MAX_STARTING_CASH = Decimal(10**15)
+
+
+def check_cash(cash: Decimal) -> None:
+    """Raise ValueError unless `cash` is a starting balance the account's column keeps exactly.
+
+    A larger amount is not refused by SQLite: it is stored as a float that may no longer read
+    back as a Decimal, and the account then fails every request that reads it.
+    """
+    if not isinstance(cash, Decimal) or not cash.is_finite():
+        raise ValueError(f"cash must be a finite decimal amount, got {cash!r}")
+    if abs(cash) >= MAX_STARTING_CASH:
+        raise ValueError(f"cash {cash} is too large: it must be below {MAX_STARTING_CASH:,}")
+    try:
+        Account._meta.get_field("cash").run_validators(cash)
+    except ValidationError as exc:
+        raise ValueError(f"cash {cash}: {' '.join(exc.messages)}") from None
 
 
 def account_for_user(user) -> Account:

@@ -3,7 +3,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import CommandError
 
 from trading_app.management.base import MigratedDatabaseCommand
-from trading_app.services.accounts import create_account
+from trading_app.services.accounts import check_cash, create_account
 
 
 def _cash(value: str) -> Decimal:
@@ -13,6 +13,10 @@ def _cash(value: str) -> Decimal:
         raise CommandError(f"--cash must be a number, got {value!r}") from None
     if not cash.is_finite() or cash < 0:
         raise CommandError("--cash must be zero or more")
+    try:
+        check_cash(cash)
+    except ValueError as exc:
+        raise CommandError(f"--cash: {exc}") from None
     return cash
 
 
