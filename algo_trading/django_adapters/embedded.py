@@ -27,6 +27,28 @@ NOTE = (
 )
 
 
+class WorkerElsewhere(RuntimeError):
+    """A matching worker already runs on this database, out of this process's reach."""
+
+
+def ensure_no_worker_elsewhere(instead: str) -> None:
+    """Raise WorkerElsewhere if another process runs the matching worker on this database.
+
+    This process would host a second writer of the same books (and could not reach the first
+    over the in-memory layer): refuse before anything is created. `instead` says what to do.
+    """
+    from trading_app.matching_worker.lease import ShardBusy, check_shards_free
+
+    try:
+        check_shards_free(list(range(settings.MATCHING_SHARDS)))
+    except ShardBusy as exc:
+        raise WorkerElsewhere(
+            f"a matching worker already runs on this database ({exc}), most likely `make run`. "
+            "With the in-memory channel layer this process cannot send it orders, and a second "
+            f"worker would corrupt the books. {instead}, or set REDIS_URL for both processes."
+        ) from None
+
+
 def layer_is_in_memory() -> bool:
     return "InMemory" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
 

@@ -15,11 +15,15 @@ from channels.layers import get_channel_layer
 from matching.sharding import shard_channel
 from trading_app.groups import account_group, market_group
 from trading_app.matching_worker.batch import BatchResult
+from trading_app.matching_worker.lease import ShardLease
 from trading_app.matching_worker.worker import MatchingWorker, tune_gc
 
 log = logging.getLogger("tradingsim.matching")
 
 IDLE_TICK = 0.25  # seconds between housekeeping passes (scan, session end) when idle
+# A worker restarted at once after a crash may find its predecessor's lease still held for a
+# moment (the server notices the dead session): wait this long before giving up.
+LEASE_WAIT_SECONDS = 5.0
 
 
 class WorkerRunner:
@@ -50,7 +54,20 @@ class WorkerRunner:
         return batch
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Serve the shard until `stop`; raises ShardBusy if another worker holds it."""
         loop = asyncio.get_running_loop()
+        lease = ShardLease(self.worker.shard)
+        try:
+            await loop.run_in_executor(self.executor, lease.acquire, LEASE_WAIT_SECONDS)
+        except BaseException:
+            self.executor.shutdown(wait=True)
+            raise
+        try:
+            await self._serve(loop, stop)
+        finally:
+            await loop.run_in_executor(None, lease.release)
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         await loop.run_in_executor(self.executor, self.worker.recover)
         tune_gc()
         receiver = asyncio.create_task(self._receive_forever())

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from trading_app.management.base import MigratedDatabaseCommand
+from trading_app.matching_worker.lease import ShardBusy
 from trading_app.matching_worker.service import run_workers
 
 
@@ -36,7 +37,14 @@ class Command(MigratedDatabaseCommand):
             raise CommandError(
                 "several shards in separate processes need REDIS_URL (channels-redis)"
             )
-        asyncio.run(self._run(shards, total))
+        try:
+            asyncio.run(self._run(shards, total))
+        except ShardBusy as exc:
+            raise CommandError(
+                f"{exc}. Is `make run` (serve), another run_matching, or a run_strategy or "
+                "simulate_market hosting its own worker using this database? Stop it first, or "
+                "run the server with `serve --no-worker` beside this worker (over REDIS_URL)."
+            ) from None
 
     async def _run(self, shards: list[int], total: int) -> None:
         stop = asyncio.Event()

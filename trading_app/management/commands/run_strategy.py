@@ -12,7 +12,9 @@ from django.core.management.base import CommandError
 from algo_trading import registry
 from algo_trading.django_adapters.embedded import (
     NOTE,
+    WorkerElsewhere,
     embedded_services,
+    ensure_no_worker_elsewhere,
     layer_is_in_memory,
     start_services,
 )
@@ -75,6 +77,13 @@ class Command(MigratedDatabaseCommand):
         )
         if opts["duration"] is not None and opts["duration"] <= 0:
             raise CommandError("--duration must be positive")
+        if layer_is_in_memory():
+            try:
+                ensure_no_worker_elsewhere(
+                    "Start the strategy from the server instead (POST /api/strategies/runs/)"
+                )
+            except WorkerElsewhere as exc:
+                raise CommandError(str(exc)) from None
         try:
             run = create_run(
                 account,

@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from django.conf import settings
+from django.core.management.base import CommandError
 
 from trading_app.management.base import MigratedDatabaseCommand
 
@@ -26,6 +27,18 @@ class Command(MigratedDatabaseCommand):
         from twisted.internet import defer, reactor
 
         from trading_app.background import WORKER, ServiceGroup, background_services
+        from trading_app.matching_worker.lease import ShardBusy, check_shards_free
+
+        if not opts["no_worker"]:
+            try:  # before anything starts: a second writer of the books must not even begin
+                check_shards_free(list(range(settings.MATCHING_SHARDS)))
+            except ShardBusy as exc:
+                raise CommandError(
+                    f"Cannot start the matching worker: {exc}. Another `make run`/serve, a "
+                    "run_matching, or a run_strategy or simulate_market hosting its own worker "
+                    "is using this database: stop it first (or, if that worker is reachable "
+                    "over REDIS_URL, start this server with --no-worker)."
+                ) from None
 
         group = ServiceGroup(
             (name, path)

@@ -10,7 +10,9 @@ from django.core.management.base import CommandError
 
 from algo_trading.django_adapters.embedded import (
     NOTE,
+    WorkerElsewhere,
     embedded_services,
+    ensure_no_worker_elsewhere,
     layer_is_in_memory,
     start_services,
 )
@@ -58,6 +60,13 @@ class Command(MigratedDatabaseCommand):
             if opts["symbols"]
             else None
         )
+        if layer_is_in_memory():
+            try:
+                ensure_no_worker_elsewhere(
+                    "`make run` runs the market simulator itself (SIMULATE=1, the default)"
+                )
+            except WorkerElsewhere as exc:
+                raise CommandError(str(exc)) from None
         try:
             asyncio.run(self._run(config, symbols, opts))
         except ValueError as exc:
