@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "trading_app.models.OrderStatus",
         "SideEnum": "trading_app.models.Side",
+        "TypeEnum": "trading_app.models.OrderType",
+        "BacktestStatusEnum": "trading_app.api.openapi.BACKTEST_STATUSES",
+        "StrategyRunStatusEnum": "trading_app.api.openapi.RUN_STATUSES",
+        "StrategyParamTypeEnum": "trading_app.api.openapi.PARAM_TYPES",
+        "StrategyRunCreateSourceEnum": "trading_app.api.openapi.LIVE_SOURCES",
     },
 }
 

@@ -2,6 +2,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,9 +12,10 @@ from trading_app.money import format_price
 from trading_app.services.order_validation import parse_price, parse_quantity
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
 class PriceField(serializers.Field):
     """A positive Decimal price (JSON number or string), rendered as a string."""
+
+    max_digits, decimal_places = 20, 6  # the price columns' (for the schema)
 
     def to_internal_value(self, data) -> Decimal:
         try:
@@ -22,6 +25,37 @@ class PriceField(serializers.Field):
 
     def to_representation(self, value) -> str | None:
         return format_price(value)
+
+
+def decimal_schema(auto_schema, field, direction) -> dict:
+    """A Decimal field's schema: a response has a Decimal string ("350.25"); a request may send
+    that string or a JSON number (350.25), both read exactly (trading_app.api.parsers)."""
+    text = auto_schema._map_serializer_field(
+        serializers.DecimalField(max_digits=field.max_digits, decimal_places=field.decimal_places),
+        direction,
+    )
+    if direction == "response":
+        return text
+    return {"oneOf": [text, build_basic_type(OpenApiTypes.NUMBER)]}
+
+
+class PriceFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PriceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return decimal_schema(auto_schema, self.target, direction)
+
+
+class LenientDecimalField(serializers.DecimalField):
+    """A DecimalField documented as accepting a JSON number as well as a Decimal string (DRF's
+    DecimalField reads both); for request bodies a view parses itself."""
+
+
+class LenientDecimalFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = LenientDecimalField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return decimal_schema(auto_schema, self.target, direction)
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -16,6 +16,17 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trading_app.api.openapi import (
+    CSRF,
+    EquityHistorySerializer,
+    HaltScopeSerializer,
+    HaltStateSerializer,
+    PortfolioSerializer,
+    RiskLimitsChangeSerializer,
+    RiskLimitsSerializer,
+    RiskMetricsSerializer,
+    errors,
+)
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.models import Account, EquitySnapshot, ExchangeStatus, RiskLimits
 from trading_app.risk import halts
@@ -34,6 +45,9 @@ from trading_app.services.accounts import account_for_user
 ACCOUNT_PARAM = OpenApiParameter(
     "account", str, description="USERNAME of another account (staff only); default: your own"
 )
+#: the errors of an operation on "your account, or (staff) the one named"
+NOT_STAFF = (403, "another account named by a caller who is not staff")
+NO_ACCOUNT = (404, "no account of that username", {"detail": "no account 'nobody'"})
 
 
 def _text(value: Any) -> Any:
@@ -82,15 +96,30 @@ def limits_payload(account: Account) -> dict:
 class RiskLimitsView(APIView):
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(parameters=[ACCOUNT_PARAM], responses={200: dict})
+    @extend_schema(
+        parameters=[ACCOUNT_PARAM],
+        responses={200: RiskLimitsSerializer, **errors(401, NOT_STAFF, NO_ACCOUNT)},
+    )
     def get(self, request):
         """Effective limits (defaults with this account's overrides), the overrides, the defaults."""
         return Response(limits_payload(target_account(request)))
 
     @extend_schema(
         parameters=[ACCOUNT_PARAM],
-        request=dict,
-        responses={200: dict},
+        request=RiskLimitsChangeSerializer,
+        responses={
+            200: RiskLimitsSerializer,
+            **errors(
+                (400, None, {"max_order_qty": ["must be a whole number or null"]}),
+                401,
+                (
+                    403,
+                    "the caller is not staff" + CSRF,
+                    {"detail": "only staff may change risk limits"},
+                ),
+                NO_ACCOUNT,
+            ),
+        },
         examples=[
             OpenApiExample(
                 "tighten", value={"max_order_qty": 50, "price_collar_pct": "5"}, request_only=True
@@ -143,10 +172,42 @@ HALT_EXAMPLES = [
 ]
 
 
+HALT_RESPONSES = {
+    200: HaltStateSerializer,
+    **errors(
+        (400, None, {"scope": ['must be "account" or "exchange"']}),
+        401,
+        (
+            403,
+            "scope exchange, or another account, asked by a caller who is not staff" + CSRF,
+            {"detail": "only staff may halt or resume the exchange"},
+        ),
+        NO_ACCOUNT,
+    ),
+}
+
+
 class HaltView(APIView):
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(request=dict, responses={200: dict}, examples=HALT_EXAMPLES)
+    @extend_schema(
+        request=HaltScopeSerializer,
+        responses=HALT_RESPONSES,
+        examples=[
+            *HALT_EXAMPLES,
+            OpenApiExample(
+                "account halted",
+                value={
+                    "scope": "account",
+                    "account": "alice",
+                    "halted": True,
+                    "reason": "trading is halted for this account (by alice)",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
     def post(self, request):
         """Kill switch: flag the scope halted, cancel all its open orders, reject new ones."""
         scope, account, reason = _scope_request(request)
@@ -170,7 +231,7 @@ class HaltView(APIView):
 class ResumeView(APIView):
     parser_classes = [DecimalJSONParser]
 
-    @extend_schema(request=dict, responses={200: dict}, examples=HALT_EXAMPLES)
+    @extend_schema(request=HaltScopeSerializer, responses=HALT_RESPONSES, examples=HALT_EXAMPLES)
     def post(self, request):
         """Clear a halt: new orders are accepted again from the matching worker's next batch."""
         scope, account, _reason = _scope_request(request)
@@ -182,7 +243,10 @@ class ResumeView(APIView):
 
 
 class PortfolioView(APIView):
-    @extend_schema(parameters=[ACCOUNT_PARAM], responses={200: dict})
+    @extend_schema(
+        parameters=[ACCOUNT_PARAM],
+        responses={200: PortfolioSerializer, **errors(401, NOT_STAFF, NO_ACCOUNT)},
+    )
     def get(self, request):
         """Positions with average cost, realized and unrealized P&L, exposure and equity."""
         return Response(portfolio(target_account(request)))
@@ -194,7 +258,15 @@ class EquityHistoryView(APIView):
             ACCOUNT_PARAM,
             OpenApiParameter("limit", int, description="1-5000, default 500"),
         ],
-        responses={200: dict},
+        responses={
+            200: EquityHistorySerializer,
+            **errors(
+                (400, None, {"limit": ["must be a whole number from 1 to 5000"]}),
+                401,
+                NOT_STAFF,
+                NO_ACCOUNT,
+            ),
+        },
     )
     def get(self, request):
         """Account equity over time (the snapshots the worker writes), oldest first."""
@@ -227,7 +299,10 @@ class EquityHistoryView(APIView):
 
 
 class RiskMetricsView(APIView):
-    @extend_schema(parameters=[ACCOUNT_PARAM], responses={200: dict})
+    @extend_schema(
+        parameters=[ACCOUNT_PARAM],
+        responses={200: RiskMetricsSerializer, **errors(401, NOT_STAFF, NO_ACCOUNT)},
+    )
     def get(self, request):
         """VaR 95% 1-day (historical, parametric), max drawdown, exposure, position sizes."""
         return Response(risk_metrics(target_account(request)))

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -55,6 +55,16 @@ from algo_trading.registry import UnknownStrategyError
 from algo_trading.runner import MAX_CASH
 from algo_trading.sizing import sizer_from_spec
 from trading_app.api.fields import RejectUnknownFieldsMixin
+from trading_app.api.openapi import (
+    CSRF_EXAMPLE,
+    CSRF_ONLY,
+    PAGE_ERRORS,
+    BacktestDetailSerializer,
+    BacktestSerializer,
+    StrategyRunSerializer,
+    StrategySerializer,
+    errors,
+)
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.models import BacktestRun, StrategyRun
 from trading_app.money import format_price
@@ -63,6 +73,9 @@ from trading_app.services.accounts import account_for_user
 
 MAX_CSV_CHARS = 5_000_000
 MAX_ACTIVE_RUNS = 5
+NO_BACKTEST = (404, "no backtest of yours with that id", {"detail": "no such backtest"})
+NO_FILE = (404, "no such backtest (staff: anyone's), or it has no such file")
+NO_RUN = (404, "no run of yours with that id", {"detail": "no such strategy run"})
 DATA_HINT = 'send "data": CSV text with Date,Open,High,Low,Close,Volume columns, or "sample"'
 
 
@@ -113,7 +126,10 @@ class PlainJSONField(serializers.JSONField):
 class StrategyListView(APIView):
     """The registered strategies and their parameters (types, defaults, bounds)."""
 
-    @extend_schema(responses={200: dict}, summary="Registered strategies")
+    @extend_schema(
+        responses={200: StrategySerializer(many=True), **errors(401)},
+        summary="Registered strategies",
+    )
     def get(self, request):
         return Response(registry.list())
 
@@ -328,7 +344,9 @@ class BacktestListView(generics.GenericAPIView):
         )
 
     @extend_schema(
-        responses={200: dict}, summary="Your backtests, newest first", operation_id="backtests_list"
+        responses={200: BacktestSerializer(many=True), **errors(*PAGE_ERRORS, 401)},
+        summary="Your backtests, newest first",
+        operation_id="backtests_list",
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -337,7 +355,18 @@ class BacktestListView(generics.GenericAPIView):
 
     @extend_schema(
         request=BacktestCreateSerializer,
-        responses={201: dict},
+        responses={
+            201: BacktestSerializer,
+            **errors(
+                (
+                    400,
+                    None,
+                    {"strategy": ["unknown strategy 'nope'; available: ma_crossover, ..."]},
+                ),
+                401,
+                (403, CSRF_ONLY, CSRF_EXAMPLE),
+            ),
+        },
         examples=[BACKTEST_EXAMPLE],
         summary="Run a backtest (synchronously) and store it",
     )
@@ -378,13 +407,19 @@ def _own_backtest(request, pk: int, *, staff_too: bool = False) -> BacktestRun:
 
 
 class BacktestDetailView(APIView):
-    @extend_schema(responses={200: dict}, summary="A backtest: metrics, trades, chart and report")
+    @extend_schema(
+        responses={200: BacktestDetailSerializer, **errors(401, NO_BACKTEST)},
+        summary="A backtest: metrics, trades, chart and report",
+    )
     def get(self, request, pk: int):
         return Response(backtest_payload(request, _own_backtest(request, pk), trades=True))
 
 
 class BacktestChartView(APIView):
-    @extend_schema(responses={(200, "image/png"): bytes}, summary="The backtest's PNG chart")
+    @extend_schema(
+        responses={(200, "image/png"): bytes, **errors(401, NO_FILE)},
+        summary="The backtest's PNG chart",
+    )
     def get(self, request, pk: int):
         run = _own_backtest(request, pk, staff_too=True)
         if not run.chart:
@@ -393,7 +428,10 @@ class BacktestChartView(APIView):
 
 
 class BacktestReportView(APIView):
-    @extend_schema(responses={(200, "text/html"): str}, summary="The backtest's HTML report")
+    @extend_schema(
+        responses={(200, "text/html"): str, **errors(401, NO_FILE)},
+        summary="The backtest's HTML report",
+    )
     def get(self, request, pk: int):
         run = _own_backtest(request, pk, staff_too=True)
         if not run.report:
@@ -464,7 +502,7 @@ class StrategyRunListView(generics.GenericAPIView):
         return StrategyRun.objects.filter(account=account_for_user(self.request.user))
 
     @extend_schema(
-        responses={200: dict},
+        responses={200: StrategyRunSerializer(many=True), **errors(*PAGE_ERRORS, 401)},
         summary="Your live strategy runs, newest first",
         operation_id="strategies_runs_list",
     )
@@ -474,7 +512,20 @@ class StrategyRunListView(generics.GenericAPIView):
 
     @extend_schema(
         request=StrategyRunCreateSerializer,
-        responses={201: dict, 409: dict},
+        responses={
+            201: StrategyRunSerializer,
+            **errors(
+                (400, None, {"qty": ["give qty or sizing, not both"]}),
+                401,
+                (403, CSRF_ONLY, CSRF_EXAMPLE),
+                (
+                    409,
+                    f"{MAX_ACTIVE_RUNS} runs of yours are active already, or this process has no "
+                    "strategy runner (the API's live runs run inside `manage.py serve`)",
+                    {"detail": "5 runs are active; stop one first (at most 5)"},
+                ),
+            ),
+        },
         summary="Start a strategy live on the exchange under your account",
         examples=[
             OpenApiExample(
@@ -542,13 +593,24 @@ def _own_run(request, pk: int) -> StrategyRun:
 
 
 class StrategyRunDetailView(APIView):
-    @extend_schema(responses={200: dict}, summary="A live run: status, counters, position, P&L")
+    @extend_schema(
+        responses={200: StrategyRunSerializer, **errors(401, NO_RUN)},
+        summary="A live run: status, counters, position, P&L",
+    )
     def get(self, request, pk: int):
         return Response(run_payload(request, _own_run(request, pk)))
 
 
 class StrategyRunStopView(APIView):
-    @extend_schema(request=None, responses={202: dict}, summary="Stop a live run")
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(StrategyRunSerializer, "stop requested: the run was active"),
+            200: OpenApiResponse(StrategyRunSerializer, "the run had stopped (or failed) already"),
+            **errors(401, (403, CSRF_ONLY, CSRF_EXAMPLE), NO_RUN),
+        },
+        summary="Stop a live run",
+    )
     def post(self, request, pk: int):
         run = _own_run(request, pk)
         was_active = run.is_active
