@@ -178,3 +178,26 @@ def test_admin_actions_halt_and_resume_accounts_and_the_exchange(
         {"action": "resume_exchange", "_selected_action": [status.pk]},
     )
     assert not ExchangeStatus.get().halted
+
+
+def test_a_halt_the_daily_loss_limit_imposed_is_lifted_by_staff_only(
+    alice, alice_client, staff, django_capture_on_commit_callbacks
+):
+    """An owner may lift their own kill switch, not the loss limit's halt (else the limit would
+    be advisory: the trial that found it lifted it with one POST)."""
+    from trading_app.risk import codes, halts
+
+    _, staff_client = staff
+    with django_capture_on_commit_callbacks(execute=False):
+        halts.halt_account(alice[0].id, codes.reason(codes.DAILY_LOSS, "the day's P&L ..."))
+    response = alice_client.post("/api/risk/resume/", {"scope": "account"}, format="json")
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "the account was halted by the risk limit DAILY_LOSS: only staff can resume it"
+    }
+    assert Account.objects.get(pk=alice[0].pk).halted
+    response = staff_client.post(
+        "/api/risk/resume/", {"scope": "account", "account": "alice"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["halted"] is False
+    assert not Account.objects.get(pk=alice[0].pk).halted

@@ -1,7 +1,8 @@
 """Risk REST views: limits, the kill switch, portfolio and risk metrics. Logic lives in trading_app.risk.
 
 Who may do what:
-- an account's owner reads its own limits, portfolio and metrics, and may halt/resume itself;
+- an account's owner reads its own limits, portfolio and metrics, and may halt/resume itself
+  (not a halt the daily loss limit imposed: staff lift those);
 - staff read any account (?account=USERNAME), change limits (PATCH), halt/resume any account
   and the whole exchange.
 """
@@ -238,7 +239,10 @@ class ResumeView(APIView):
         if account is None:
             halts.resume_exchange()
             return Response({"scope": scope, "halted": False})
-        halts.resume_account(account.id)
+        try:
+            halts.resume_account(account.id, by_staff=_is_staff(request))
+        except halts.ResumeRefused as exc:
+            raise PermissionDenied(str(exc)) from None
         return Response({"scope": scope, "account": account.user.get_username(), "halted": False})
 
 

@@ -16,8 +16,12 @@ from django.db import transaction
 
 from matching.sharding import shard_channel
 from trading_app.models import Account, ExchangeStatus
+from trading_app.risk import codes
 
 log = logging.getLogger("tradingsim.risk")
+
+# Halts the risk checks impose (their reason is "CODE: text"), as opposed to a kill switch.
+RISK_HALT_CODES = frozenset({codes.DAILY_LOSS})
 
 DEFAULT_ACCOUNT_REASON = "trading is halted for this account"
 DEFAULT_EXCHANGE_REASON = "trading is halted on the exchange"
@@ -57,7 +61,20 @@ def halt_account(account_id: int, reason: str = "", skip_shard: int | None = Non
     log.warning("account %s halted: %s", account_id, reason)
 
 
-def resume_account(account_id: int) -> None:
+class ResumeRefused(PermissionError):
+    """The caller may not lift this halt."""
+
+
+def resume_account(account_id: int, *, by_staff: bool = True) -> None:
+    """Clear an account's halt. A halt the risk checks imposed (the daily loss limit) is lifted
+    by staff only: an owner who could lift it would make the limit advisory."""
+    if not by_staff:
+        reason = Account.objects.values_list("halted_reason", flat=True).get(pk=account_id)
+        code = reason.split(":", 1)[0]
+        if code in RISK_HALT_CODES:
+            raise ResumeRefused(
+                f"the account was halted by the risk limit {code}: only staff can resume it"
+            )
     Account.objects.filter(pk=account_id).update(halted=False, halted_reason="")
     log.warning("account %s resumed", account_id)
 
