@@ -287,10 +287,6 @@ def test_trade_prices_are_strings_as_documented(alice_with_history, alice_client
         validator.validate(trade["price"])
 
 
-@pytest.mark.xfail(
-    reason="a manual trade's liquidity is \"\", which LiquidityEnum lacks: TradeSerializer's "
-    "read-only liquidity field loses the model's blank=True (trading_app/api/serializers.py)"
-)
 def test_trades_validate(alice_with_history, alice_client, conforms):
     conforms(alice_client.get("/api/trades/"), "/api/trades/", "get")
 

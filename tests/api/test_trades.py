@@ -79,6 +79,24 @@ def test_create_accepts_an_explicit_timestamp(alice_client):
     assert body["timestamp"].startswith("2025-01-15T10:30:00")
 
 
+@pytest.mark.parametrize(
+    "stamp, message",
+    [
+        ("0001-01-01T00:00:00Z", "must be on or after 1970-01-01"),
+        ("2999-01-01T00:00:00Z", "must not be in the future"),
+    ],
+)
+def test_create_refuses_a_timestamp_no_trade_can_have(alice_client, stamp, message):
+    """Year 1 was stored and then exported as `1-01-01T...`, which the analysis rejected."""
+    response = alice_client.post(
+        "/api/trades/",
+        {"ticker": "AAPL", "price": "190.00", "quantity": 1, "side": "buy", "timestamp": stamp},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"timestamp": [message]}
+
+
 def test_retrieve_returns_the_trade(alice_client):
     created = post_trade(alice_client)
     response = alice_client.get(f"/api/trades/{created['id']}/")
@@ -133,6 +151,12 @@ def test_list_filters_by_side(alice_client, dated_trades):
 def test_list_date_range_is_inclusive_at_both_ends(alice_client, dated_trades):
     ids = listed_ids(alice_client, "?start_date=2025-01-15&end_date=2025-01-16")
     assert ids == {t["id"] for t in dated_trades[1:]}
+
+
+def test_list_date_range_backwards_is_a_400_naming_end_date(alice_client, dated_trades):
+    response = alice_client.get("/api/trades/?start_date=2025-02-01&end_date=2025-01-01")
+    assert response.status_code == 400
+    assert response.json() == {"end_date": ["must be on or after start_date (2025-02-01)"]}
 
 
 def test_list_start_date_alone_and_end_date_alone(alice_client, dated_trades):

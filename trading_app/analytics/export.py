@@ -167,7 +167,8 @@ def _orm_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
     for trade_id, stamp, ticker, side, price, quantity, account, order_id, source in rows:
         stamp = stamp.astimezone(UTC)
         batch.append(
-            f"{trade_id},{stamp:%Y-%m-%dT%H:%M:%S.%f}Z,{csv_field(ticker)},{side},"
+            f"{trade_id},{stamp.replace(tzinfo=None).isoformat(timespec='microseconds')}Z,"
+            f"{csv_field(ticker)},{side},"
             f"{format_price(price)},{quantity},{csv_field(account)},{order_id or ''},{source}\n"
         )
         if len(batch) == ORM_CHUNK_ROWS:
@@ -256,7 +257,12 @@ def _server_blocks(start: datetime, end: datetime) -> Iterator[bytes]:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             if _at_least(cursor, start, end, SEGMENT_MIN_ROWS):
                 segments = SEGMENTS
-        params = {"start": start, "end": end, "day": f"{start:%Y-%m-%d}T", "segments": segments}
+        params = {
+            "start": start,
+            "end": end,
+            "day": f"{start.date().isoformat()}T",
+            "segments": segments,
+        }
         snapshot = None
         if segments > 1:
             cursor.execute("SELECT pg_export_snapshot()")

@@ -1,6 +1,16 @@
 import django_filters
+from django import forms
 
 from trading_app.models import Side, Trade, TradeSource
+
+
+class TradeFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and start > end:
+            self.add_error("end_date", f"must be on or after start_date ({start})")
+        return cleaned
 
 
 class TradeFilter(django_filters.FilterSet):
@@ -16,3 +26,4 @@ class TradeFilter(django_filters.FilterSet):
     class Meta:
         model = Trade
         fields = ["ticker", "side", "source", "start_date", "end_date", "order_id"]
+        form = TradeFilterForm

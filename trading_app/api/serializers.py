@@ -1,6 +1,6 @@
 """Serializers: shapes of the JSON the API speaks (Alpaca's for orders and positions, 003's for trades)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -12,7 +12,16 @@ from trading_app.api.fields import (
     RejectUnknownFieldsMixin,
     SymbolRelatedField,
 )
-from trading_app.models import Account, Instrument, Order, OrderType, Side, TimeInForce, Trade
+from trading_app.models import (
+    Account,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderType,
+    Side,
+    TimeInForce,
+    Trade,
+)
 from trading_app.selectors.portfolio import PositionValue
 from trading_app.services.trades import MAX_TRADE_NOTIONAL
 
@@ -101,6 +110,8 @@ class TradeSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     quantity = QuantityField()
     timestamp = serializers.DateTimeField(required=False)
     order_id = serializers.UUIDField(source="order.id", read_only=True, allow_null=True)
+    # "" for a manual trade (the model's blank=True, which a read-only ChoiceField loses)
+    liquidity = serializers.ChoiceField(choices=Liquidity.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Trade
@@ -120,10 +131,14 @@ class TradeSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
     # A trade is booked when it happened; a clock a little ahead of ours is not an error.
     FUTURE_TOLERANCE = timedelta(minutes=1)
+    # Year 1 is a valid datetime, but no trade of this platform is older than Unix time.
+    EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
     def validate_timestamp(self, value):
         if value > timezone.now() + self.FUTURE_TOLERANCE:
             raise serializers.ValidationError("must not be in the future")
+        if value < self.EARLIEST:
+            raise serializers.ValidationError(f"must be on or after {self.EARLIEST:%Y-%m-%d}")
         return value
 
     def validate(self, attrs):
