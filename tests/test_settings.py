@@ -182,3 +182,23 @@ def test_env_example_lists_every_variable_settings_reads():
     )
     assert len(read) > 20  # the pattern above still matches how settings.py reads variables
     assert read - documented == set(), "add these to .env.example with a comment"
+
+
+def test_a_django_log_record_is_printed_once_in_debug(tmp_path):
+    """Django's own console handler printed each django.* record again, unformatted."""
+    code = (
+        "import django, logging; django.setup();"
+        "logging.getLogger('django.request').warning('Not Found: /nowhere')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    env.update(
+        TRADINGSIM_VAR_DIR=str(tmp_path / "var"),
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="tradingSim_project.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "Not Found: /nowhere" in line]
+    assert len(lines) == 1 and " WARNING django.request: " in lines[0], result.stderr

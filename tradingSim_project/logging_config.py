@@ -35,6 +35,9 @@ def build_logging(level: str, fmt: str) -> dict:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter}},
         "root": {"handlers": ["console"], "level": level.upper()},
         "loggers": {
+            # Django's own console handler would print each django.* record a second time,
+            # unformatted, before it reaches the root's (under DEBUG): one handler, the root's.
+            "django": {"level": "INFO", "handlers": []},
             "django.db.backends": {"level": "WARNING"},
             "daphne": {"level": "WARNING"},
         },
