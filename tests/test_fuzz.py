@@ -260,8 +260,14 @@ SCHEMA = schemathesis.openapi.from_dict(
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 # Negative cases need a body to break (any string is a valid path or query value), and the
 # bodies are where the bad input comes in; the time budget goes there.
+# schemathesis 4.1 draws no negative case at all for PATCH /api/orders/{id}/ (Unsatisfiable: its
+# uuid path parameter, the only one among body operations); its bad bodies are tested by hand in
+# tests/api/test_orders.py (test_patch_with_bad_fields_is_a_400_naming_them and the next ones).
+NO_NEGATIVE = {"PATCH /api/orders/{id}/"}
 CASES = [(op, GenerationMode.POSITIVE) for op in OPERATIONS] + [
-    (op, GenerationMode.NEGATIVE) for op in OPERATIONS if len(op.body)
+    (op, GenerationMode.NEGATIVE)
+    for op in OPERATIONS
+    if len(op.body) and op.label not in NO_NEGATIVE
 ]
 
 

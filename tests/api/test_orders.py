@@ -249,11 +249,100 @@ def test_another_account_cannot_see_or_cancel_an_order(alice_client, bob_client)
     assert Order.objects.get(pk=order["id"]).cancel_requested is False
 
 
-def test_orders_cannot_be_edited_through_put_or_patch(alice_client):
+def test_orders_cannot_be_overwritten_through_put(alice_client):
     order = post_order(alice_client)
     url = f"/api/orders/{order['id']}/"
-    assert alice_client.patch(url, {"qty": 1}, format="json").status_code == 405
     assert alice_client.put(url, {"qty": 1}, format="json").status_code == 405
+    assert Order.objects.get(pk=order["id"]).qty == 10
+
+
+# --- replace (PATCH) -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker(instruments, settings):
+    from tests.risk.conftest import drain
+    from trading_app.matching_worker.worker import MatchingWorker
+
+    settings.SESSION_END_UTC = ""
+    drain("matching.shard.0", 0.05)  # nothing left over from other tests
+    w = MatchingWorker()
+    w.recover()
+    return w
+
+
+def run_worker(worker):
+    """Hand the worker what reached its inbox (as its runner would), return the batch result."""
+    from tests.risk.conftest import drain
+
+    return worker.process_batch(drain("matching.shard.0", 0.1))
+
+
+def test_patch_replaces_qty_and_limit_price_through_the_worker(alice, alice_client, worker):
+    order = post_order(alice_client, qty=10, limit_price="189.50")
+    run_worker(worker)
+    assert Order.objects.get(pk=order["id"]).status == "new"
+
+    url = f"/api/orders/{order['id']}/"
+    response = alice_client.patch(url, {"qty": 20, "limit_price": "189.40"}, format="json")
+    assert response.status_code == 202, response.content
+    assert (response.json()["qty"], response.json()["limit_price"]) == (10, "189.50")  # as sent
+
+    result = run_worker(worker)
+    replaced = Order.objects.get(pk=order["id"])
+    assert (replaced.qty, str(replaced.limit_price)) == (20, "189.400000")
+    assert replaced.status == "new"
+    events = [report["event"] for _, report in result.reports]
+    assert events == ["replaced"]
+    assert alice_client.get(url).json()["qty"] == 20
+
+
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({"limit_price": "189.505"}, {"limit_price": ["must be a multiple of the tick size 0.01"]}),
+        ({"qty": 0}, {"qty": ["must be greater than zero"]}),
+        (
+            {"side": "sell"},
+            {"side": ["cannot be replaced: a replace changes qty and/or limit_price"]},
+        ),
+        ({}, {"non_field_errors": ["give qty and/or limit_price"]}),
+    ],
+)
+def test_patch_with_bad_fields_is_a_400_naming_them(alice_client, body, errors):
+    order = post_order(alice_client)
+    response = alice_client.patch(f"/api/orders/{order['id']}/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_patch_of_a_market_orders_limit_price_is_a_400(alice_client):
+    order = post_order(alice_client, type="market", limit_price=None, time_in_force="day")
+    response = alice_client.patch(
+        f"/api/orders/{order['id']}/", {"limit_price": "190.00"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"limit_price": ["a market order has no limit price"]}
+
+
+def test_patch_of_a_closed_or_canceling_order_is_a_422(alice_client):
+    order = post_order(alice_client)
+    url = f"/api/orders/{order['id']}/"
+    set_status(order["id"], OrderStatus.FILLED)
+    assert alice_client.patch(url, {"qty": 5}, format="json").json() == {
+        "detail": "order is already filled"
+    }
+    set_status(order["id"], OrderStatus.NEW)
+    assert alice_client.delete(url).status_code == 202
+    response = alice_client.patch(url, {"qty": 5}, format="json")
+    assert response.status_code == 422
+    assert response.json() == {"detail": "order is already being canceled"}
+
+
+def test_another_account_cannot_replace_an_order(alice_client, bob_client):
+    order = post_order(alice_client)
+    url = f"/api/orders/{order['id']}/"
+    assert bob_client.patch(url, {"qty": 5}, format="json").status_code == 404
     assert Order.objects.get(pk=order["id"]).qty == 10
 
 

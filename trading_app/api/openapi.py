@@ -88,6 +88,7 @@ ERROR_TEXT = {
     404: "Not found",
     409: "Conflict with the current state",
     422: "Cannot be applied in the current state",
+    503: "The exchange did not take the request; nothing changed, try again",
 }
 ERROR_EXAMPLE = {
     400: {"symbol": ["must be a ticker symbol such as AAPL"]},
@@ -96,6 +97,7 @@ ERROR_EXAMPLE = {
     404: {"detail": "Not found."},
     409: {"detail": "5 runs are active; stop one first (at most 5)"},
     422: {"detail": "order is already filled"},
+    503: {"detail": "the exchange did not take the replace; try again"},
 }
 CSRF_ONLY = "signed in with a browser session, the request lacked its CSRF token"
 CSRF = f"; or, {CSRF_ONLY}"

@@ -48,6 +48,19 @@ class InstrumentSerializer(serializers.ModelSerializer):
         ]
 
 
+class OrderReplaceSerializer(serializers.Serializer):
+    """Documents PATCH /api/orders/{id}/; validation is services.order_validation.replace_changes
+    (shared with the WebSocket `replace`)."""
+
+    qty = serializers.IntegerField(required=False, min_value=1, help_text="the new total quantity")
+    limit_price = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        required=False,
+        help_text="the new limit price (limit and stop_limit orders), a multiple of the tick size",
+    )
+
+
 class OrderCreateSerializer(serializers.Serializer):
     """Documents the order ticket; validation itself is services.order_validation (shared with WS)."""
 

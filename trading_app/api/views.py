@@ -16,12 +16,14 @@ from rest_framework.views import APIView
 
 from trading_app.api.fields import clean_symbol
 from trading_app.api.filters import TradeFilter
+from trading_app.api.openapi import errors
 from trading_app.api.parsers import DecimalJSONParser
 from trading_app.api.serializers import (
     AccountSerializer,
     InstrumentSerializer,
     MarketDataRequestSerializer,
     OrderCreateSerializer,
+    OrderReplaceSerializer,
     OrderSerializer,
     PositionSerializer,
     TradeSerializer,
@@ -32,7 +34,14 @@ from trading_app.selectors.portfolio import account_summary, value_position
 from trading_app.selectors.trading import orders_for, positions_for, trades_for
 from trading_app.services.accounts import account_for_user
 from trading_app.services.market_data import latest_quotes
-from trading_app.services.orders import OrderNotCancelable, request_cancel, submit_order
+from trading_app.services.orders import (
+    OrderNotCancelable,
+    OrderNotReplaceable,
+    WorkerUnreachable,
+    request_cancel,
+    request_replace,
+    submit_order,
+)
 from trading_app.services.trades import (
     TradeReadOnly,
     create_manual_trade,
@@ -83,11 +92,38 @@ class AccountScopedMixin:
         ]
     ),
     create=extend_schema(
-        request=OrderCreateSerializer, responses={201: OrderSerializer}, examples=[ORDER_EXAMPLE]
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer, **errors(400, 401)},
+        examples=[ORDER_EXAMPLE],
     ),
     destroy=extend_schema(
-        responses={202: OrderSerializer},
+        responses={202: OrderSerializer, **errors(401, 404, 422)},
         description="Ask the exchange to cancel; the order turns canceled once the matching worker applies it.",
+    ),
+    partial_update=extend_schema(
+        request=OrderReplaceSerializer,
+        responses={
+            202: OrderSerializer,
+            **errors(
+                400,
+                401,
+                404,
+                (422, "the order is no longer open, or is being canceled"),
+                503,
+            ),
+        },
+        description=(
+            "Replace: change an open order's qty and/or limit price (Alpaca's PATCH). The reply "
+            "is the order as it stands; the matching worker applies the change in the book's "
+            "order (a smaller qty keeps the order's place; a new price or a larger qty sends it "
+            "to the back) or refuses it (e.g. a qty not above what is filled), and says which on "
+            "the account's trade_updates stream: event `replaced`, or an error."
+        ),
+        examples=[
+            OpenApiExample(
+                "new price and size", value={"qty": 20, "limit_price": "189.50"}, request_only=True
+            )
+        ],
     ),
 )
 class OrderViewSet(
@@ -130,6 +166,15 @@ class OrderViewSet(
             order = request_cancel(self.get_object())
         except OrderNotCancelable as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+    def partial_update(self, request, *args, **kwargs):
+        try:
+            order = request_replace(self.get_object(), request.data)
+        except OrderNotReplaceable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        except WorkerUnreachable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[OpenApiParameter("client_order_id", str, required=True)])

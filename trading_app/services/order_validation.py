@@ -214,3 +214,27 @@ def validate_order_request(
         stop_price=prices["stop_price"],
         client_order_id=coid,
     )
+
+
+def replace_changes(message: Mapping[str, Any], spec: InstrumentSpec | None) -> dict:
+    """The new qty and/or limit price of a replace (REST PATCH and the WebSocket `replace`).
+
+    Raises OrderValidationError naming the field."""
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {"qty": None, "limit_price": None}
+    if message.get("qty") not in (None, ""):
+        try:
+            changes["qty"] = parse_quantity(message["qty"], spec.lot_size if spec else 1)
+        except ValueError as exc:
+            errors["qty"] = [str(exc)]
+    if message.get("limit_price") not in (None, ""):
+        try:
+            price = parse_price(message["limit_price"], spec.tick_size if spec else None)
+            changes["limit_price"] = str(price)
+        except ValueError as exc:
+            errors["limit_price"] = [str(exc)]
+    if not errors and changes["qty"] is None and changes["limit_price"] is None:
+        errors["non_field_errors"] = ["give qty and/or limit_price"]
+    if errors:
+        raise OrderValidationError(errors)
+    return changes

@@ -1,4 +1,5 @@
-"""Order entry and cancel from the REST API: durable first, then handed to the matching worker."""
+"""Order entry, cancel and replace from the REST API: durable first (entry, cancel), then handed
+to the matching worker, which alone changes an order's state."""
 
 import uuid
 from collections.abc import Mapping
@@ -9,11 +10,28 @@ from django.db import IntegrityError, transaction
 from trading_app.models import OPEN_STATUSES, Account, Order
 from trading_app.selectors.instruments import instrument_spec
 from trading_app.services.matching_bus import notify_worker
-from trading_app.services.order_validation import OrderValidationError, validate_order_request
+from trading_app.services.order_validation import (
+    InstrumentSpec,
+    OrderValidationError,
+    replace_changes,
+    validate_order_request,
+)
 
 
 class OrderNotCancelable(Exception):
     pass
+
+
+class OrderNotReplaceable(Exception):
+    pass
+
+
+class WorkerUnreachable(Exception):
+    """The matching worker's inbox did not take a message that has no durable record."""
+
+
+REPLACEABLE_FIELDS = frozenset({"qty", "limit_price"})
+LIMIT_PRICED_TYPES = frozenset({"limit", "stop_limit"})
 
 
 def submit_order(account: Account, data: Mapping[str, Any], origin: str = "rest") -> Order:
@@ -70,4 +88,41 @@ def request_cancel(order: Order) -> Order:
             lambda: notify_worker(symbol, {"type": "order.cancel", "id": str(order.pk)})
         )
     order.refresh_from_db()
+    return order
+
+
+def request_replace(order: Order, data: Mapping[str, Any]) -> Order:
+    """Ask the worker to change an open order's qty and/or limit price (Alpaca's PATCH).
+
+    The fields are checked here, as the WebSocket `replace` checks them; the worker then applies
+    it in the book's order, or refuses it (a quantity not above what is filled, say), and says
+    which on the account's trade_updates stream (`replaced`, or an error). Like a WebSocket
+    replace it has no durable record: if the worker's inbox refuses it, WorkerUnreachable.
+    """
+    if not isinstance(data, Mapping):
+        raise OrderValidationError({"non_field_errors": ["expected a JSON object"]})
+    unknown = sorted(map(str, set(data) - REPLACEABLE_FIELDS))
+    if unknown:
+        raise OrderValidationError(
+            {
+                name: ["cannot be replaced: a replace changes qty and/or limit_price"]
+                for name in unknown
+            }
+        )
+    instrument = order.instrument
+    spec = InstrumentSpec(
+        id=instrument.id,
+        symbol=instrument.symbol,
+        tick_size=instrument.tick_size,
+        lot_size=instrument.lot_size,
+    )
+    changes = replace_changes(data, spec)
+    if changes["limit_price"] is not None and order.type not in LIMIT_PRICED_TYPES:
+        raise OrderValidationError({"limit_price": [f"a {order.type} order has no limit price"]})
+    if order.status not in OPEN_STATUSES or order.cancel_requested:
+        state = "being canceled" if order.status in OPEN_STATUSES else order.status
+        raise OrderNotReplaceable(f"order is already {state}")
+    message = {"type": "order.replace", "id": str(order.pk), "account_id": order.account_id}
+    if not notify_worker(instrument.symbol, {**message, **changes}):
+        raise WorkerUnreachable("the exchange did not take the replace; try again")
     return order

@@ -13,10 +13,11 @@ from typing import Any
 from trading_app.services.order_validation import (
     InstrumentSpec,
     OrderValidationError,
-    parse_price,
-    parse_quantity,
+    replace_changes,
     validate_order_request,
 )
+
+__all__ = ["replace_changes"]  # the gateway's replace check is the REST API's
 
 ENVELOPE_KEYS = frozenset({"type", "order_type", "order", "request_id"})
 MAX_BATCH = 1_000
@@ -79,28 +80,6 @@ def order_reference(message: Mapping[str, Any]) -> dict:
     if isinstance(coid, str) and coid:
         return {"client_order_id": coid}
     raise OrderValidationError({"id": ["give the order's id or its client_order_id"]})
-
-
-def replace_changes(message: Mapping[str, Any], spec: InstrumentSpec | None) -> dict:
-    """The new qty and/or limit price, checked as REST checks them. Raises OrderValidationError."""
-    errors: dict[str, list[str]] = {}
-    changes: dict[str, Any] = {"qty": None, "limit_price": None}
-    if message.get("qty") not in (None, ""):
-        try:
-            changes["qty"] = parse_quantity(message["qty"], spec.lot_size if spec else 1)
-        except ValueError as exc:
-            errors["qty"] = [str(exc)]
-    if message.get("limit_price") not in (None, ""):
-        try:
-            price = parse_price(message["limit_price"], spec.tick_size if spec else None)
-            changes["limit_price"] = str(price)
-        except ValueError as exc:
-            errors["limit_price"] = [str(exc)]
-    if not errors and changes["qty"] is None and changes["limit_price"] is None:
-        errors["non_field_errors"] = ["give qty and/or limit_price"]
-    if errors:
-        raise OrderValidationError(errors)
-    return changes
 
 
 def error(code: str, errors: dict | None = None, message: str = "", **extra: Any) -> dict:
