@@ -382,3 +382,20 @@ def test_list_filters_by_side(alice_client):
     response = alice_client.get("/api/orders/?side=short")
     assert response.status_code == 400
     assert "side" in response.json()
+
+
+def test_an_off_tick_websocket_replace_is_refused_by_the_worker_naming_the_field(
+    alice, alice_client, worker
+):
+    """The WebSocket gateway cannot check the tick of a replace that names only the order: the
+    worker does, and says which field, as REST would."""
+    order = post_order(alice_client)
+    run_worker(worker)
+    message = {"type": "order.replace", "id": order["id"], "account_id": alice[0].id}
+    result = worker.process_batch([{**message, "limit_price": "189.505"}])
+    [(account_id, error)] = result.errors
+    assert account_id == alice[0].id
+    assert error["code"] == "invalid_replace"
+    assert error["message"] == "limit_price: must be a multiple of the tick size 0.01"
+    assert error["errors"] == {"limit_price": ["must be a multiple of the tick size 0.01"]}
+    assert str(Order.objects.get(pk=order["id"]).limit_price) == "189.500000"

@@ -500,12 +500,23 @@ class MatchingWorker:
                 )
             return
         tick = self.tick_sizes[order.symbol]
+        # The gateway checked the fields without knowing the order's instrument (a replace names
+        # only the order): the tick is checked here, and a refusal names its field as REST's does.
+        field = "qty"
         try:
             qty = int(message["qty"]) if message.get("qty") is not None else None
+            field = "limit_price"
             price = message.get("limit_price")
             ticks = to_ticks(Decimal(str(price)), tick) if price is not None else None
         except (ValueError, InvalidOperation) as exc:
-            result.errors.append((order.account_id, _error(message, "invalid_replace", str(exc))))
+            problem = (
+                f"must be a multiple of the tick size {tick.normalize()}"
+                if field == "limit_price" and "multiple" in str(exc)
+                else str(exc)
+            )
+            error = _error(message, "invalid_replace", f"{field}: {problem}")
+            error["errors"] = {field: [problem]}
+            result.errors.append((order.account_id, error))
             return
         events = self.risk.check_replace(order, qty, ticks) or self.engine.replace(
             order.seq, qty=qty, price=ticks
