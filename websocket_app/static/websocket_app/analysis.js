@@ -31,6 +31,13 @@
     options: { ...base, scales },
   });
 
+  // A decimal string with its thousands grouped, exactly as sent (no float on the way).
+  function grouped(text) {
+    const [whole, fraction] = String(text).split(".");
+    const digits = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return fraction === undefined ? digits : `${digits}.${fraction}`;
+  }
+
   function setStatus(text, kind) {
     const status = $("analysis-status");
     status.textContent = text;
@@ -43,7 +50,7 @@
     $("total-trades").textContent = analysis ? int(analysis.total_trades) : "–";
     $("rows-read").textContent = analysis ? `rows read ${int(analysis.rows_read)}` : "rows read –";
     $("total-volume").textContent = analysis ? int(analysis.total_volume) : "–";
-    $("total-notional").textContent = analysis ? analysis.total_notional : "–";
+    $("total-notional").textContent = analysis ? grouped(analysis.total_notional) : "–";
     $("ticker-count").textContent = analysis ? int(analysis.ticker_count) : "–";
     const top = analysis && analysis.most_traded && analysis.most_traded[0];
     $("most-traded").textContent = top ? `most traded ${top.ticker}` : "most traded –";
@@ -64,7 +71,7 @@
     const body = $("tickers-table").querySelector("tbody");
     body.replaceChildren(...names.map((t) => {
       const s = tickers[t], row = document.createElement("tr");
-      for (const [value, num] of [[t, false], [int(s.trades), true], [int(s.volume), true], [s.notional, true],
+      for (const [value, num] of [[t, false], [int(s.trades), true], [int(s.volume), true], [grouped(s.notional), true],
         [s.vwap, true], [s.open, true], [s.high, true], [s.low, true], [s.close, true]]) {
         const cell = document.createElement("td");
         cell.textContent = value;
