@@ -5,8 +5,10 @@
 Starts a throwaway PostgreSQL (as `make test` does) unless --database-url is given, migrates it,
 bulk-loads N trades of one day with COPY, vacuums them (as autovacuum would have by the evening
 export), and starts moto's S3 server in a child process (its
-CPU and memory are not ours). Then, each step timed in wall and CPU time of this process, with
-this process's peak RSS sampled every 10 ms:
+CPU and memory are not ours). Then, each step timed in wall and CPU time of this process and of
+the worker processes it started and waited for (the analysis of a big file runs in byte ranges,
+one process each: lambda/trade_analysis/trade_parallel.py), with this process's peak RSS sampled
+every 10 ms, and the largest worker's peak RSS (most of it pages shared with this process):
 1. export: `export_day` as `manage.py export_trades` runs it: PostgreSQL formats the rows (2,000
    CSV lines per fetched row of a server-side cursor), we upload them to moto over HTTP as a
    multipart upload of 8 MiB parts;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -75,9 +78,15 @@ class RssSampler:
 def measure(label: str, rows: int, run: Callable[[], Any]) -> dict[str, Any]:
     progress(f"{label}: running")
     with RssSampler() as rss:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall, cpu = time.perf_counter(), time.process_time()
         result = run()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    cpu += workers_cpu
+    # ru_maxrss (KiB) is the largest of all children waited for so far: new only if it grew.
+    worker_rss = after.ru_maxrss * 1024 if after.ru_maxrss > before.ru_maxrss else None
     figures = {
         "label": label,
         "wall": wall,
@@ -92,6 +101,13 @@ def measure(label: str, rows: int, run: Callable[[], Any]) -> dict[str, Any]:
         f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU -> {figures['rate']:,.0f} rows/s "
         f"({figures['cpu_rate']:,.0f} per CPU-second); peak RSS {figures['peak_mb']:.0f} MB "
         f"(+{figures['growth_mb']:.1f} MB during the step)"
+        + (f"; {workers_cpu:.2f} s of the CPU in worker processes" if workers_cpu else "")
+        + (
+            f", the largest peaking at {worker_rss / MB:.0f} MB RSS (mostly pages shared with "
+            "this process)"
+            if worker_rss
+            else ""
+        )
     )
     return figures
 

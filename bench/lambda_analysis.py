@@ -9,13 +9,16 @@ so that the server's CPU and memory (it builds the whole object in memory to ser
 not counted here.
 
 Measured, best of K runs (median shown too, the machine is shared and noisy), in wall time and
-in CPU time of this process:
+in CPU time of this process and of the worker processes it waited for:
 - local analysis: the file read in 256 KiB chunks -> trade_lines.iter_lines -> analyze_lines,
-  the "analysis of a local stream" the 500,000 rows/s target is about;
-- handler: lambda_handler end to end over HTTP (streamed GET, analysis, JSON PUT).
+  the "analysis of a local stream" the 500,000 rows/s target is about (one process);
+- handler: lambda_handler end to end over HTTP (streamed GET, analysis, JSON PUT); a file this
+  big is analysed in byte ranges by one worker process per CPU (trade_parallel.py), or by one
+  process with TRADE_ANALYSIS_WORKERS=1.
 Memory: the handler's tracemalloc peak (one extra run: tracing slows it down ~8x, so it is not
-timed), the process's RSS high-water mark sampled every 10 ms during a timed handler run, and
-the CSV's size for comparison. The 1-minute load average is printed too: on a shared machine
+timed; with worker processes, this process's: each worker logs its own at DEBUG, logger
+trade_parallel), the process's RSS high-water mark sampled every 10 ms during a timed handler
+run, and the CSV's size for comparison. The 1-minute load average is printed too: on a shared machine
 it explains most of the spread. Progress goes to stderr; one summary line to stdout.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -105,14 +109,18 @@ def timed(label: str, repeat: int, run: Callable[[], Any]) -> tuple[list[float],
     """Run `repeat` times; return (wall seconds, CPU seconds of this process) per run.
 
     CPU time is the steadier figure on a busy machine: it leaves out the time the scheduler
-    gave to other processes (including the moto server, which runs in a child process).
+    gave to other processes (including the moto server, which runs in a child process but is
+    not waited for). The analysis's worker processes are waited for: their CPU time counts.
     """
     walls, cpus = [], []
     for n in range(repeat):
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall, cpu = time.perf_counter(), time.process_time()
         run()
         walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers_cpu = done.ru_utime + done.ru_stime - workers.ru_utime - workers.ru_stime
+        cpus.append(time.process_time() - cpu + workers_cpu)
         progress(f"  {label} run {n + 1}/{repeat}: {walls[-1]:.2f} s wall, {cpus[-1]:.2f} s CPU")
     return walls, cpus
 

@@ -6,7 +6,8 @@ s3://BUCKET/analysis/YYYY/MM/DD/analysis.json and returns
 {"statusCode": 200, "message": ..., "key": ..., "analysis": {...}}.
 Expected failures come back as a statusCode and a message, never as an exception: 400 bad date,
 404 no export for that day or no bucket, 403 access denied, 422 not a trade CSV, 502 S3 failed.
-This module only maps events to calls; the work is in trade_analyzer (pure) and trade_s3.
+This module only maps events to calls; the work is in trade_parallel (one process, or several
+for a big file), trade_stats (the analysis itself) and trade_s3.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from trade_analyzer import TradeCsvError, analyze_lines
-from trade_lines import iter_lines
+from trade_analyzer import TradeCsvError
+from trade_parallel import analyze_object
 from trade_rules import parse_day
 from trade_s3 import (
     AccessDenied,
     BucketNotFound,
     TradesNotFound,
     analysis_key,
-    open_chunks,
     s3_client,
     save_json,
     trades_key,
@@ -65,8 +65,7 @@ def lambda_handler(
     client = client if client is not None else s3_client()
     started = time.perf_counter()
     try:
-        chunks = open_chunks(client, bucket, source_key)
-        analysis = analyze_lines(iter_lines(chunks), day=day)
+        analysis = analyze_object(client, bucket, source_key, day)
     except TradesNotFound:
         return _reply(
             404,

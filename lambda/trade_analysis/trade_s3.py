@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -70,10 +71,20 @@ def _client(endpoint: str | None, region: str) -> Any:
     return boto3.client("s3", endpoint_url=endpoint, region_name=region, config=config)
 
 
-def open_chunks(
-    client: Any, bucket: str, key: str, chunk_size: int = CHUNK_SIZE
-) -> Iterator[bytes]:
-    """Start a GET and return an iterator over the body in chunks; never reads it all at once.
+@dataclass
+class S3Object:
+    """An open GET: the streaming body, and what the response said about the whole object."""
+
+    body: Any  # botocore's StreamingBody, or anything with iter_chunks(size)
+    size: int | None  # bytes in the object (ContentLength); None if the client did not say
+    etag: str | None
+
+    def chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        return self.body.iter_chunks(chunk_size)
+
+
+def open_object(client: Any, bucket: str, key: str) -> S3Object:
+    """Start a GET of the whole object; nothing of the body is read yet.
 
     Errors that S3 reports up front (missing key or bucket, access) are raised here, before any
     byte is consumed, as TradesNotFound, BucketNotFound or AccessDenied.
@@ -89,7 +100,33 @@ def open_chunks(
         if code in _REFUSED_CODES:
             raise AccessDenied(f"s3://{bucket}/{key} ({code})") from exc
         raise
-    return response["Body"].iter_chunks(chunk_size)
+    size = response.get("ContentLength")
+    return S3Object(response["Body"], size if isinstance(size, int) else None, response.get("ETag"))
+
+
+def open_chunks(
+    client: Any, bucket: str, key: str, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """Start a GET and return an iterator over the body in chunks; never reads it all at once.
+
+    Raises as open_object does.
+    """
+    return open_object(client, bucket, key).chunks(chunk_size)
+
+
+def open_from(
+    client: Any, bucket: str, key: str, start: int, etag: str | None = None
+) -> tuple[Any, int]:
+    """Start a ranged GET from byte `start` to the end; return (body, offset of its first byte).
+
+    With `etag` the GET asks for that version (If-Match): an object rewritten meanwhile fails
+    with PreconditionFailed rather than mixing two exports. A client that ignores Range (the
+    app's local-directory stand-in) returns the whole body: the offset is then 0.
+    """
+    extra = {"IfMatch": etag} if etag else {}
+    response = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-", **extra)
+    served = str(response.get("ContentRange") or "")
+    return response["Body"], start if served.startswith(f"bytes {start}-") else 0
 
 
 def save_json(client: Any, bucket: str, key: str, document: dict[str, Any]) -> int:

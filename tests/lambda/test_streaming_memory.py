@@ -1,16 +1,21 @@
-"""A 200,000-row day goes through the handler in bounded memory: the body is streamed.
+"""A 200,000-row day goes through the handler in bounded memory: the body is streamed, by the
+single pass and by the parallel ranges (whose parent only passes bytes on to the workers).
 
-tracemalloc slows the run down about eightfold, hence the "slow" mark.
+tracemalloc slows the run down about eightfold, hence the "slow" mark. A worker process
+inherits the tracing and reports its own peak (trade_parallel's debug log).
 The moto server runs in a child process here: to serve a GET it builds the whole object in
 memory, which tracemalloc would otherwise count against the handler.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import tracemalloc
 from datetime import date
 
 import pytest
+import trade_parallel
 from handler import lambda_handler
 from trade_s3 import s3_client
 
@@ -29,8 +34,13 @@ def moto_process_endpoint():
 
 
 @pytest.mark.slow
-def test_large_day_streams_in_bounded_memory(aws_env, moto_process_endpoint, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_large_day_streams_in_bounded_memory(
+    aws_env, moto_process_endpoint, monkeypatch, caplog, workers
+):
+    caplog.set_level(logging.DEBUG, logger=trade_parallel.logger.name)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_process_endpoint)
+    monkeypatch.setenv(trade_parallel.WORKERS_ENV, workers)
     client = s3_client()  # built (and its service model loaded) before measuring
     client.create_bucket(Bucket="big-day")
     body = trades_csv_bytes(ROWS, DAY, seed=11)
@@ -51,5 +61,9 @@ def test_large_day_streams_in_bounded_memory(aws_env, moto_process_endpoint, mon
     assert reply["analysis"]["malformed_rows"] == 0
     assert size > 19_000_000
     # Streaming holds a chunk or two; reading the body whole would need at least its size
-    # (twice, once decoded). Measured: about 2 MB for this 20 MB file.
+    # (twice, once decoded). Measured: about 2 MB for this 20 MB file, and 0.5 MB for the
+    # parent plus 2 MB for each worker of the ranges.
     assert peak < size / 4, f"peak {peak:,} bytes for a {size:,}-byte file"
+    worker_peaks = [int(p) for p in re.findall(r"traced peak (\d+) bytes", caplog.text)]
+    assert len(worker_peaks) == (2 if workers == "2" else 0)
+    assert all(p < size / 4 for p in worker_peaks), worker_peaks
